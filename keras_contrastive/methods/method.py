@@ -1,0 +1,58 @@
+"""The interface every self-supervised method implements."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+class Method(keras.layers.Layer):
+    """A training method: owns its heads, its extra state and its loss.
+
+    `ContrastiveModel` knows nothing of any one method. It builds the method
+    with the encoder's embedding shape, and in every training and test step
+    calls `compute_loss_and_metrics` inside its gradient tape, then
+    `after_step` once the optimizer has applied the gradients. A new method is
+    a new subclass in its own file, never a branch in the model.
+
+    Subclasses implement `build(embedding_shape)` (create heads and state
+    variables), `compute_loss_and_metrics` and `get_config`; they may
+    override `metric_names`, `after_step` and `requires_labels`.
+    """
+
+    #: Names of the extra scalars `compute_loss_and_metrics` returns besides "loss".
+    metric_names: tuple[str, ...] = ()
+    #: Whether batches must carry labels (supervised methods).
+    requires_labels: bool = False
+
+    def compute_loss_and_metrics(
+        self,
+        encoder: keras.Model,
+        view_a: tf.Tensor,
+        view_b: tf.Tensor,
+        labels: tf.Tensor | None = None,
+        training: bool = False,
+    ) -> dict[str, tf.Tensor]:
+        """Runs the views through `encoder` and the method's heads.
+
+        Args:
+            encoder: The backbone, mapping images to `(batch, dim)` embeddings.
+            view_a: A batch of first views, `(N, H, W, C)`.
+            view_b: The second views of the same images, same shape.
+            labels: `(N,)` class labels, or None for unlabelled batches.
+            training: Whether this is a training step.
+
+        Returns:
+            A dict with the float32 scalar "loss" and one float32 scalar per
+            name in `metric_names`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement compute_loss_and_metrics."
+        )
+
+    def after_step(self, encoder: keras.Model) -> None:
+        """Updates state after each optimizer step (momentum encoders, queues)."""
+
+    def call(self, embeddings, training=None):
+        """Maps encoder embeddings through the method's head (for inspection)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement call.")

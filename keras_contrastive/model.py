@@ -1,0 +1,189 @@
+"""ContrastiveModel: a Keras model that trains an encoder with a self-supervised method."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_contrastive.methods.method import Method
+
+
+def _static_shape(model: keras.Model, attribute: str) -> tuple:
+    try:
+        shape = getattr(model, attribute)
+    except (AttributeError, ValueError):
+        return ()
+    if isinstance(shape, list):
+        raise ValueError(
+            f"The encoder must have one input and one output, got {attribute} {shape}."
+        )
+    return tuple(shape) if shape is not None else ()
+
+
+@keras.saving.register_keras_serializable(package="keras_contrastive")
+class ContrastiveModel(keras.Model):
+    """An encoder trained by a self-supervised method, used as a Keras model.
+
+    `fit` takes batches of two augmented views, `(view_a, view_b)` or
+    `(view_a, view_b, labels)`, as made by `kc.data.make_views`. The
+    overridden `train_step` (compiled by Keras as a `tf.function`, with XLA
+    when `compile(jit_compile=True)`) runs the method's forward pass and loss,
+    applies the gradients and then the method's after-step updates.
+
+    `call` is the encoder's embedding, so `predict`, a saved model and an
+    exported one all compute the same thing.
+
+    Args:
+        encoder: A built `keras.Model` mapping images `(batch, H, W, C)` to
+            embeddings `(batch, dim)`. The encoders in `kc.encoders` take raw
+            pixel values in [0, 255] and scale them inside.
+        method: A `kc.methods.Method`, e.g. `kc.methods.SimCLR()`. It owns the
+            heads and the loss.
+        **kwargs: Passed to `keras.Model` (e.g. `name`).
+
+    Example:
+    >>> model = ContrastiveModel(encoder=kc.encoders.small_cnn((28, 28, 1)),
+    ...                          method=kc.methods.SimCLR(temperature=0.1))
+    >>> model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    >>> model.fit(views, epochs=10)
+    >>> embeddings = model.predict(images)
+    """
+
+    def __init__(self, encoder: keras.Model, method: Method, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(encoder, keras.Model):
+            raise ValueError(
+                f"encoder must be a keras.Model, got {type(encoder).__name__}."
+            )
+        if not isinstance(method, Method):
+            raise ValueError(
+                "method must be a keras_contrastive.methods.Method such as "
+                f"SimCLR(), got {type(method).__name__}."
+            )
+        input_shape = _static_shape(encoder, "input_shape")
+        output_shape = _static_shape(encoder, "output_shape")
+        if len(input_shape) != 4:
+            raise ValueError(
+                "The encoder must be a built model taking images of shape "
+                f"(batch, height, width, channels); its input shape is {input_shape or 'unknown'}."
+            )
+        if len(output_shape) != 2 or output_shape[-1] is None:
+            raise ValueError(
+                "The encoder must output 2-D embeddings (batch, dim) with a known "
+                f"dim; its output shape is {output_shape or 'unknown'}. End it with "
+                "a pooling or Flatten layer."
+            )
+        self.encoder = encoder
+        self.method = method
+        if not method.built:
+            method.build(output_shape)
+        self.image_shape = input_shape[1:]
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.method_trackers = [keras.metrics.Mean(name=n) for n in method.metric_names]
+        self.built = True
+
+    @property
+    def embedding_dim(self) -> int:
+        """Width of the embedding `call` returns."""
+        return int(self.encoder.output_shape[-1])
+
+    @property
+    def metrics(self) -> list:
+        return [self.loss_tracker, *self.method_trackers]
+
+    def call(self, inputs, training=None):
+        return self.encoder(inputs, training=training)
+
+    def train_step(self, data):
+        view_a, view_b, labels = self._unpack_views(data)
+        with tf.GradientTape() as tape:
+            results = self.method.compute_loss_and_metrics(
+                self.encoder, view_a, view_b, labels, training=True
+            )
+            loss = results["loss"]
+            if self.losses:
+                loss = loss + tf.add_n([tf.cast(l, loss.dtype) for l in self.losses])
+            scaled_loss = self.optimizer.scale_loss(loss)
+        variables = self.trainable_variables
+        gradients = tape.gradient(scaled_loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        self.method.after_step(self.encoder)
+        return self._update_metrics(dict(results, loss=loss))
+
+    def test_step(self, data):
+        view_a, view_b, labels = self._unpack_views(data)
+        results = self.method.compute_loss_and_metrics(
+            self.encoder, view_a, view_b, labels, training=False
+        )
+        return self._update_metrics(results)
+
+    def predict_step(self, data):
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        return self(images, training=False)
+
+    def _update_metrics(self, results: dict) -> dict:
+        self.loss_tracker.update_state(results["loss"])
+        for tracker in self.method_trackers:
+            tracker.update_state(results[tracker.name])
+        return {m.name: m.result() for m in self.metrics}
+
+    def _unpack_views(self, data):
+        """Splits a batch into views and labels and checks them against the encoder."""
+        if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
+            raise ValueError(
+                "Each batch must be (view_a, view_b) or (view_a, view_b, labels), "
+                "as made by kc.data.make_views; got "
+                f"{type(data).__name__} of {len(data) if isinstance(data, (tuple, list)) else 1} part(s)."
+            )
+        view_a, view_b = data[0], data[1]
+        labels = data[2] if len(data) == 3 else None
+        for name, view in (("view_a", view_a), ("view_b", view_b)):
+            shape = view.shape
+            if shape.rank != 4:
+                raise ValueError(
+                    f"Expected {name} to be a batch of images (batch, "
+                    f"{', '.join(map(str, self.image_shape))}), got shape {tuple(shape)}."
+                )
+            expected_channels = self.image_shape[-1]
+            if expected_channels is not None and shape[-1] != expected_channels:
+                raise ValueError(
+                    f"The encoder expects images with {expected_channels} channel(s) "
+                    f"of shape {self.image_shape}; {name} has shape {tuple(shape)}."
+                )
+        if not view_a.shape.is_compatible_with(view_b.shape):
+            raise ValueError(
+                "The two views must have the same shape, got "
+                f"{tuple(view_a.shape)} and {tuple(view_b.shape)}."
+            )
+        if view_a.shape[0] is not None and view_a.shape[0] < 2:
+            raise ValueError(
+                "Contrastive training needs batches of at least 2 images, got a "
+                f"batch of {view_a.shape[0]}. Use a larger batch_size, or "
+                "drop_remainder=True in make_views."
+            )
+        if self.method.requires_labels and labels is None:
+            raise ValueError(
+                f"{type(self.method).__name__} needs labelled batches "
+                "(view_a, view_b, labels); make_views passes labels along when the "
+                "dataset yields (image, label) pairs."
+            )
+        return view_a, view_b, labels
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            encoder=keras.saving.serialize_keras_object(self.encoder),
+            method=keras.saving.serialize_keras_object(self.method),
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects=None) -> "ContrastiveModel":
+        config = dict(config)
+        encoder = keras.saving.deserialize_keras_object(
+            config.pop("encoder"), custom_objects=custom_objects
+        )
+        method = keras.saving.deserialize_keras_object(
+            config.pop("method"), custom_objects=custom_objects
+        )
+        return cls(encoder=encoder, method=method, **config)
