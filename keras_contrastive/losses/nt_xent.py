@@ -36,6 +36,7 @@ def nt_xent_logits(
         A tuple `(logits, positives)`: float32 `(2N, 2N)` and int32 `(2N,)`.
     """
     check_positive_temperature(temperature)
+    z_a, z_b = tf.convert_to_tensor(z_a), tf.convert_to_tensor(z_b)
     check_view_pair(z_a, z_b)
     z = tf.concat([z_a, z_b], axis=0)
     z = tf.math.l2_normalize(tf.cast(z, tf.float32), axis=1)

@@ -3,4 +3,7 @@
 from keras_contrastive.methods.method import Method
 from keras_contrastive.methods.simclr import SimCLR
 
-__all__ = ["Method", "SimCLR"]
+#: Methods by the name the command line knows them by.
+METHODS = {"simclr": SimCLR}
+
+__all__ = ["METHODS", "Method", "SimCLR"]

@@ -1,0 +1,71 @@
+"""Linear evaluation: a softmax classifier on frozen features."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+
+def linear_probe_accuracy(
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    epochs: int = 30,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+) -> float:
+    """Test accuracy of a linear softmax classifier trained on frozen features.
+
+    Features are standardised with the training set's mean and standard
+    deviation, then a single Dense softmax layer is trained with Adam on the
+    training features and scored on the test features.
+
+    Args:
+        train_features: `(N, D)` features of the training images.
+        train_labels: `(N,)` integer labels.
+        test_features: `(M, D)` features of the test images.
+        test_labels: `(M,)` integer labels.
+        epochs: Training epochs of the classifier.
+        batch_size: Classifier batch size.
+        learning_rate: Adam learning rate.
+        seed: Seed of the classifier's initialisation and shuffling.
+
+    Returns:
+        The test accuracy as a float in [0, 1].
+
+    Example:
+    >>> linear_probe_accuracy(encoder.predict(x_train), y_train,
+    ...                       encoder.predict(x_test), y_test)
+    """
+    train_x = np.asarray(train_features, np.float32).reshape(len(train_features), -1)
+    test_x = np.asarray(test_features, np.float32).reshape(len(test_features), -1)
+    train_y = np.asarray(train_labels).reshape(-1).astype(np.int64)
+    test_y = np.asarray(test_labels).reshape(-1).astype(np.int64)
+    if len(train_x) != len(train_y) or len(test_x) != len(test_y):
+        raise ValueError(
+            f"Got {len(train_x)} training features and {len(train_y)} labels, "
+            f"{len(test_x)} test features and {len(test_y)} labels; the counts must match."
+        )
+    if train_x.shape[1] != test_x.shape[1]:
+        raise ValueError(
+            f"Training and test features differ in width: {train_x.shape[1]} and {test_x.shape[1]}."
+        )
+    mean = train_x.mean(axis=0)
+    std = train_x.std(axis=0) + 1e-6
+    num_classes = int(max(train_y.max(), test_y.max())) + 1
+    keras.utils.set_random_seed(seed)
+    classifier = keras.Sequential(
+        [keras.Input((train_x.shape[1],)), keras.layers.Dense(num_classes)]
+    )
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    classifier.fit(
+        (train_x - mean) / std, train_y, epochs=epochs, batch_size=batch_size, verbose=0
+    )
+    _, accuracy = classifier.evaluate((test_x - mean) / std, test_y, verbose=0)
+    return float(accuracy)

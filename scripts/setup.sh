@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up everything the demo and the tests need, once: a virtual environment
+# in .venv with the package and its test dependencies, and (as root, on Debian)
+# the Fashion-MNIST files that the real-data tests train on. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c "import keras_contrastive, pytest" 2>/dev/null; then
+  echo "==> installing keras-contrastive and its test dependencies into .venv"
+  .venv/bin/pip install --quiet --upgrade pip
+  .venv/bin/pip install --quiet -e ".[test]"
+fi
+if [ "${1:-}" = "--with-fashion-mnist" ] && [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing Debian's dataset-fashion-mnist"
+    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null
+  else
+    echo "NOTE: Fashion-MNIST is not installed; run 'sudo apt-get install dataset-fashion-mnist'" \
+         "or the real-data tests are skipped (they fail under CI=true)." >&2
+  fi
+fi

@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_contrastive.augment import simclr
+from keras_contrastive.data.views import make_views
+
+
+def images_dataset(count=40, labels=False):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(count, 16, 16, 1)).astype("uint8")
+    if labels:
+        return tf.data.Dataset.from_tensor_slices((images, rng.integers(0, 10, count)))
+    return tf.data.Dataset.from_tensor_slices(images)
+
+
+def test_yields_full_batches_of_two_different_views():
+    views = make_views(images_dataset(), simclr(16, channels=1), batch_size=8)
+    batches = list(views)
+    assert len(batches) == 5
+    for view_a, view_b in batches:
+        assert view_a.shape == view_b.shape == (8, 16, 16, 1)
+        assert np.all(tf.reduce_mean(tf.abs(view_a - view_b), axis=[1, 2, 3]).numpy() > 0)
+
+
+def test_labels_are_passed_along_with_their_images():
+    dataset = images_dataset(labels=True)
+    views = make_views(dataset, lambda batch: tf.cast(batch, tf.float32), batch_size=8, shuffle_buffer=64)
+    label_of = {bytes(np.asarray(img)): int(lbl) for img, lbl in dataset.as_numpy_iterator()}
+    seen = 0
+    for view_a, view_b, labels in views.as_numpy_iterator():
+        for image, label in zip(view_a.astype("uint8"), labels):
+            assert label_of[bytes(image)] == label
+            seen += 1
+    assert seen == 40
+
+
+def test_last_partial_batch_kept_when_asked():
+    views = make_views(images_dataset(20), simclr(16, channels=1), batch_size=8, drop_remainder=False)
+    assert [int(a.shape[0]) for a, _ in views] == [8, 8, 4]
+
+
+@pytest.mark.parametrize("batch_size", [1, 0, 2.5])
+def test_batch_size_below_two_is_refused(batch_size):
+    with pytest.raises(ValueError, match="batch_size must be an integer of at least 2"):
+        make_views(images_dataset(), simclr(16, channels=1), batch_size=batch_size)
+
+
+def test_dataset_smaller_than_a_batch_is_refused():
+    with pytest.raises(ValueError, match="fewer than batch_size=64"):
+        make_views(images_dataset(40), simclr(16, channels=1), batch_size=64)
+
+
+def test_batched_input_is_refused():
+    with pytest.raises(ValueError, match=r"single images of shape \(height, width, channels\)"):
+        make_views(images_dataset().batch(4), simclr(16, channels=1), batch_size=8)
