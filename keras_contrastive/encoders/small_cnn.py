@@ -7,18 +7,19 @@ import keras
 from keras_contrastive.encoders.pixel_scaling import image_input
 
 
-def conv_bn_relu(x, filters: int, name: str, strides: int = 1):
+def conv_bn_relu(x, filters: int, name: str, strides: int = 1, bn_momentum: float = 0.99):
     """3x3 convolution (no bias) -> BatchNorm -> ReLU."""
     x = keras.layers.Conv2D(
         filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
     )(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
     return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
 def small_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     widths: tuple[int, ...] = (32, 64, 128),
+    bn_momentum: float = 0.99,
     name: str = "small_cnn",
 ) -> keras.Model:
     """Stages of two conv-BN-ReLU layers, 2x2 max-pool between stages, global average pool.
@@ -29,6 +30,7 @@ def small_cnn(
     Args:
         input_shape: `(height, width, channels)` of the raw images.
         widths: Filters of each stage.
+        bn_momentum: Momentum of the batch-norm moving statistics.
         name: The model's name.
 
     Returns:
@@ -44,7 +46,7 @@ def small_cnn(
     for stage, filters in enumerate(widths):
         if stage > 0:
             x = keras.layers.MaxPooling2D(2, name=f"pool{stage}")(x)
-        x = conv_bn_relu(x, filters, name=f"stage{stage + 1}a")
-        x = conv_bn_relu(x, filters, name=f"stage{stage + 1}b")
+        x = conv_bn_relu(x, filters, name=f"stage{stage + 1}a", bn_momentum=bn_momentum)
+        x = conv_bn_relu(x, filters, name=f"stage{stage + 1}b", bn_momentum=bn_momentum)
     outputs = keras.layers.GlobalAveragePooling2D(name="embedding")(x)
     return keras.Model(inputs, outputs, name=name)

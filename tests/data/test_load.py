@@ -21,8 +21,9 @@ DEBIAN_FILES = [
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 ]
+# Skipped on a developer's machine without the files; under CI the tests run and fail.
 needs_debian_files = pytest.mark.skipif(
-    not all((DEBIAN_DIR / name).is_file() for name in DEBIAN_FILES),
+    not all((DEBIAN_DIR / name).is_file() for name in DEBIAN_FILES) and not os.environ.get("CI"),
     reason=f"Fashion-MNIST idx files not in {DEBIAN_DIR} "
     "(apt install dataset-fashion-mnist)",
 )
