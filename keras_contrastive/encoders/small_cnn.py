@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import keras
 
+from keras_contrastive.encoders.blocks import conv_bn_relu
 from keras_contrastive.encoders.pixel_scaling import image_input
-
-
-def conv_bn_relu(x, filters: int, name: str, strides: int = 1, bn_momentum: float = 0.99):
-    """3x3 convolution (no bias) -> BatchNorm -> ReLU."""
-    x = keras.layers.Conv2D(
-        filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv"
-    )(x)
-    x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
-    return keras.layers.ReLU(name=f"{name}_relu")(x)
 
 
 def small_cnn(
     input_shape: tuple[int, int, int] = (28, 28, 1),
     widths: tuple[int, ...] = (32, 64, 128),
-    bn_momentum: float = 0.99,
+    bn_momentum: float = 0.9,
     name: str = "small_cnn",
 ) -> keras.Model:
     """Stages of two conv-BN-ReLU layers, 2x2 max-pool between stages, global average pool.
@@ -30,7 +22,9 @@ def small_cnn(
     Args:
         input_shape: `(height, width, channels)` of the raw images.
         widths: Filters of each stage.
-        bn_momentum: Momentum of the batch-norm moving statistics.
+        bn_momentum: Momentum of the batch-norm moving statistics. 0.9 (PyTorch's
+            0.1) lets them keep up with the weights in short runs; Keras's usual
+            0.99 lags for hundreds of steps.
         name: The model's name.
 
     Returns:
