@@ -92,6 +92,7 @@ class ContrastiveModel(keras.Model):
         return [self.loss_tracker, *self.method_trackers]
 
     def call(self, inputs, training=None):
+        self._check_images(inputs, "images")
         return self.encoder(inputs, training=training)
 
     def train_step(self, data):
@@ -137,19 +138,8 @@ class ContrastiveModel(keras.Model):
             )
         view_a, view_b = data[0], data[1]
         labels = data[2] if len(data) == 3 else None
-        for name, view in (("view_a", view_a), ("view_b", view_b)):
-            shape = view.shape
-            if shape.rank != 4:
-                raise ValueError(
-                    f"Expected {name} to be a batch of images (batch, "
-                    f"{', '.join(map(str, self.image_shape))}), got shape {tuple(shape)}."
-                )
-            expected_channels = self.image_shape[-1]
-            if expected_channels is not None and shape[-1] != expected_channels:
-                raise ValueError(
-                    f"The encoder expects images with {expected_channels} channel(s) "
-                    f"of shape {self.image_shape}; {name} has shape {tuple(shape)}."
-                )
+        self._check_images(view_a, "view_a")
+        self._check_images(view_b, "view_b")
         if not view_a.shape.is_compatible_with(view_b.shape):
             raise ValueError(
                 "The two views must have the same shape, got "
@@ -168,6 +158,21 @@ class ContrastiveModel(keras.Model):
                 "dataset yields (image, label) pairs."
             )
         return view_a, view_b, labels
+
+    def _check_images(self, images, name: str) -> None:
+        """Raises ValueError unless `images` is a batch of the encoder's images."""
+        shape = tf.TensorShape(getattr(images, "shape", None))
+        if shape.rank != 4:
+            raise ValueError(
+                f"Expected {name} to be a batch of images (batch, "
+                f"{', '.join(map(str, self.image_shape))}), got shape {tuple(shape)}."
+            )
+        expected_channels = self.image_shape[-1]
+        if expected_channels is not None and shape[-1] != expected_channels:
+            raise ValueError(
+                f"The encoder expects images with {expected_channels} channel(s) "
+                f"of shape {self.image_shape}; {name} has shape {tuple(shape)}."
+            )
 
     def get_config(self) -> dict:
         config = super().get_config()

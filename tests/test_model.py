@@ -134,6 +134,15 @@ def test_images_of_wrong_rank_or_channel_count_are_refused(shape, message):
         model.fit(views, epochs=1, verbose=0)
 
 
+@pytest.mark.parametrize(
+    "shape, message",
+    [((3, 12, 12), "batch of images"), ((3, 12, 12, 3), "1 channel")],
+)
+def test_predict_refuses_images_of_wrong_rank_or_channel_count(shape, message):
+    with pytest.raises(ValueError, match=message):
+        make_model().predict(np.zeros(shape, "float32"), verbose=0)
+
+
 def test_batches_that_are_not_pairs_of_views_are_refused():
     model = make_model()
     images = tf.data.Dataset.from_tensor_slices(np.zeros((8, 12, 12, 1), "float32")).batch(4)
