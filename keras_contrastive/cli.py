@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--encoder", default="small_cnn", choices=["small_cnn", "resnet18"])
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
-    train.add_argument("--learning-rate", type=float)
+    train.add_argument("--learning-rate", type=float, help="peak Adam learning rate (10%% warmup, then cosine decay)")
     train.add_argument("--temperature", type=float)
     train.add_argument("--projection-dim", type=int, default=128)
     train.add_argument("--crop-scale", type=float, help="smallest crop area fraction of the augmentation")
@@ -107,7 +107,11 @@ def _train(args: argparse.Namespace) -> dict:
     encoder = getattr(kc.encoders, args.encoder)((height, width, channels))
     method = method_class(projection_dim=args.projection_dim, temperature=settings["temperature"])
     model = kc.ContrastiveModel(encoder, method)
-    model.compile(optimizer=keras.optimizers.Adam(settings["learning_rate"]), jit_compile=args.jit_compile)
+    steps = settings["epochs"] * (len(train_images) // settings["batch_size"])
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0, steps - steps // 10, warmup_target=settings["learning_rate"], warmup_steps=steps // 10
+    )
+    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=args.jit_compile)
 
     started = time.perf_counter()
     history = model.fit(
