@@ -13,8 +13,9 @@ from pathlib import Path
 DATASET_DEFAULTS = {
     # kNN with k=200 is the protocol for 50k-image sets; digits has about 140 images a class.
     "digits": dict(batch_size=128, epochs=30, crop_scale=0.5, learning_rate=2e-3, temperature=0.2, knn_k=20),
-    "fashion_mnist": dict(batch_size=256, epochs=10, crop_scale=0.2, learning_rate=1e-3, temperature=0.1, knn_k=200),
-    "mnist": dict(batch_size=256, epochs=10, crop_scale=0.2, learning_rate=1e-3, temperature=0.1, knn_k=200),
+    # Fashion-MNIST and MNIST: the settings the Fashion-MNIST sweep found best on a CPU budget.
+    "fashion_mnist": dict(batch_size=128, epochs=5, crop_scale=0.6, learning_rate=8e-3, temperature=0.2, knn_k=200),
+    "mnist": dict(batch_size=128, epochs=5, crop_scale=0.6, learning_rate=8e-3, temperature=0.2, knn_k=200),
     "cifar10": dict(batch_size=256, epochs=100, crop_scale=0.08, learning_rate=1e-3, temperature=0.2, knn_k=200),
     "cifar100": dict(batch_size=256, epochs=100, crop_scale=0.08, learning_rate=1e-3, temperature=0.2, knn_k=200),
 }

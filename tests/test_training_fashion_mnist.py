@@ -15,7 +15,18 @@ import keras_contrastive as kc
 from keras_contrastive.evaluation import embed, linear_probe_accuracy
 from tests.fashion_mnist import fashion_mnist
 
-RECIPE = RECIPE_PLACEHOLDER
+# Found by a sweep (see the note of the foundation issue): at this budget a
+# narrow encoder trained with a high, decaying learning rate and gentle crops
+# learns the most per CPU second. About 4 minutes on 2 cores.
+RECIPE = dict(
+    images=12_000,
+    encoder=dict(widths=(16, 32, 64)),
+    batch_size=128,
+    epochs=18,
+    learning_rate=1e-2,
+    temperature=0.2,
+    crop_scale=0.6,
+)
 
 
 def test_simclr_linear_probe_beats_random_init_encoder_by_five_points():
