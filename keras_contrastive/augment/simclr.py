@@ -16,11 +16,12 @@ def simclr(
     jitter_rate: float = 0.8,
     grayscale_rate: float = 0.2,
     blur: bool = False,
+    horizontal_flip: bool = True,
     seed: int | None = None,
 ) -> keras.layers.Pipeline:
     """SimCLR's augmentation, adapted to one-channel images.
 
-    Random resized crop, horizontal flip, colour jitter with probability
+    Random resized crop, horizontal flip (optional), colour jitter with probability
     `jitter_rate` (brightness, contrast, saturation `0.8 * s`, hue `0.2 * s`
     for `s = jitter_strength`; only brightness and contrast for one channel),
     grayscale with probability `grayscale_rate` (colour images only) and,
@@ -38,6 +39,8 @@ def simclr(
         jitter_rate: Probability of colour jitter.
         grayscale_rate: Probability of grayscale conversion (3 channels only).
         blur: Whether to add Gaussian blur (the paper uses it on ImageNet, not CIFAR).
+        horizontal_flip: Whether to flip half the views; turn it off where a
+            mirror image is another class (digits).
         seed: Optional seed.
 
     Returns:
@@ -59,11 +62,10 @@ def simclr(
         seed=seed,
         **color,
     )
-    layers = [
-        RandomResizedCrop(image_size, scale=crop_scale, seed=seed),
-        keras.layers.RandomFlip("horizontal", seed=seed),
-        RandomApply(jitter, rate=jitter_rate, seed=seed),
-    ]
+    layers = [RandomResizedCrop(image_size, scale=crop_scale, seed=seed)]
+    if horizontal_flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
+    layers.append(RandomApply(jitter, rate=jitter_rate, seed=seed))
     if channels == 3 and grayscale_rate > 0:
         layers.append(keras.layers.RandomGrayscale(factor=grayscale_rate, seed=seed))
     if blur:

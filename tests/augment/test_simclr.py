@@ -38,6 +38,16 @@ def test_works_inside_tf_data_with_fresh_randomness_every_epoch():
     assert not np.allclose(first, second)
 
 
+def test_without_horizontal_flip_a_full_scale_crop_keeps_the_image_unmirrored():
+    image = np.zeros((1, 16, 16, 1), "float32")
+    image[:, :, :4] = 255.0  # a bright left edge
+    images = np.repeat(image, 64, axis=0)
+    views = simclr(16, channels=1, crop_scale=(1.0, 1.0), jitter_rate=0.0, horizontal_flip=False)(images)
+    assert np.all(views.numpy()[:, :, :2].mean(axis=(1, 2, 3)) > views.numpy()[:, :, -2:].mean(axis=(1, 2, 3)))
+    flipped = simclr(16, channels=1, crop_scale=(1.0, 1.0), jitter_rate=0.0)(images).numpy()
+    assert np.any(flipped[:, :, -2:].mean(axis=(1, 2, 3)) > flipped[:, :, :2].mean(axis=(1, 2, 3)))
+
+
 def test_other_channel_counts_are_refused():
     with pytest.raises(ValueError, match="channels must be 1 or 3"):
         simclr(28, channels=2)
