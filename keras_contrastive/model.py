@@ -118,10 +118,6 @@ class ContrastiveModel(keras.Model):
         )
         return self._update_metrics(results)
 
-    def predict_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        return self(images, training=False)
-
     def _update_metrics(self, results: dict) -> dict:
         self.loss_tracker.update_state(results["loss"])
         for tracker in self.method_trackers:
