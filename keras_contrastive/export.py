@@ -30,7 +30,9 @@ def export_embedder(
     images of the encoder's shape and any batch size, and returns
     `embedding`, the L2-normalised float32 embedding. `serving_float` takes
     float32 pixel values in [0, 255] instead. The pixel scaling the encoder
-    was trained with is part of the graph. The version is written to a
+    was trained with is part of the graph, and images of another shape or
+    dtype are refused by the signature with a message naming the expected
+    shape. The version is written to a
     temporary directory beside the target and renamed into place, so a
     server polling `base_dir` never sees a half-written version.
 
@@ -66,6 +68,9 @@ def export_embedder(
     image_shape = (None, *encoder.input_shape[1:])
 
     def embedding(images):
+        # Signatures check dtypes but not shapes; a pooled encoder would embed
+        # images of any size, so refuse them here, naming the expected shape.
+        images = tf.ensure_shape(images, image_shape)
         features = encoder(tf.cast(images, tf.float32), training=False)
         return {"embedding": tf.math.l2_normalize(tf.cast(features, tf.float32), axis=-1)}
 

@@ -68,3 +68,31 @@ def test_versions_count_up_and_an_existing_one_is_kept_unless_asked(model, tmp_p
 def test_bad_version_is_refused(model, tmp_path, version):
     with pytest.raises(ValueError, match="version must be a positive integer"):
         export_embedder(model, tmp_path, version=version)
+
+
+def test_the_signature_refuses_wrong_shapes_and_dtypes_naming_the_expected_shape(model, tmp_path):
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(export_embedder(model, tmp_path))).signatures["serving_default"]
+    for wrong_shape in ((2, 10, 10, 1), (2, 12, 12, 3)):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"expected shape \[\?,12,12,1\]"):
+            serve(images=tf.zeros(wrong_shape, tf.uint8))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"expected to be a uint8 tensor"):
+        serve(images=tf.zeros((2, 12, 12, 1), tf.int32))
+    assert serve(images=tf.zeros((3, 12, 12, 1), tf.uint8))["embedding"].shape == (3, 16)
+
+
+def test_the_graph_holds_only_core_tensorflow_ops(model, tmp_path):
+    from tensorflow.core.protobuf import saved_model_pb2
+    from tensorflow.python.framework import op_def_registry
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((export_embedder(model, tmp_path) / "saved_model.pb").read_bytes())
+    graph = proto.meta_graphs[0].graph_def
+    ops = {node.op for node in graph.node}
+    for function in graph.library.function:
+        ops |= {node.op for node in function.node_def}
+    assert "Conv2D" in ops  # the walk reached the encoder's functions
+    unknown = sorted(op for op in ops if op_def_registry.get(op) is None)
+    python_ops = sorted(ops & {"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+    assert unknown == [] and python_ops == []
