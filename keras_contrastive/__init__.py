@@ -5,8 +5,19 @@ import os as _os
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from keras_contrastive import augment, data, encoders, evaluation, export, losses, methods  # noqa: E402
+from keras_contrastive.loading import load_model  # noqa: E402
 from keras_contrastive.model import ContrastiveModel  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["ContrastiveModel", "augment", "data", "encoders", "evaluation", "export", "losses", "methods"]
+__all__ = [
+    "ContrastiveModel",
+    "augment",
+    "data",
+    "encoders",
+    "evaluation",
+    "export",
+    "load_model",
+    "losses",
+    "methods",
+]

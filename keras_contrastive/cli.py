@@ -152,16 +152,12 @@ def _train(args: argparse.Namespace) -> dict:
 
 
 def _export(args: argparse.Namespace) -> None:
-    import keras
-
     from keras_contrastive.export import export_embedder
+    from keras_contrastive.loading import load_model
 
-    path = Path(args.model)
-    if not path.is_file():
-        raise FileNotFoundError(f"No model file at {path}.")
-    model = keras.models.load_model(path)
+    model = load_model(args.model)
     target = export_embedder(model, args.out, version=args.version, overwrite=args.overwrite)
-    print(f"exported {path} to {target}")
+    print(f"exported {args.model} to {target}")
 
 
 def main(argv: list[str] | None = None) -> int:
