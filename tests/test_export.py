@@ -96,3 +96,27 @@ def test_the_graph_holds_only_core_tensorflow_ops(model, tmp_path):
     unknown = sorted(op for op in ops if op_def_registry.get(op) is None)
     python_ops = sorted(ops & {"PyFunc", "PyFuncStateless", "EagerPyFunc"})
     assert unknown == [] and python_ops == []
+
+
+def test_a_process_killed_mid_export_leaves_no_version_and_the_next_export_succeeds(model, tmp_path):
+    base = tmp_path / "serving"
+    export_embedder(model, base)
+    before = sorted(p.name for p in (base / "1").rglob("*"))
+    model_path = tmp_path / "m.keras"
+    model.save(model_path)
+    # The child writes the whole SavedModel, then dies by SIGKILL before the rename.
+    script = (
+        "import os, signal, keras, keras_contrastive as kc\n"
+        "from keras_contrastive import export\n"
+        "def die(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "export.os.replace = die\n"
+        f"export.export_embedder(kc.load_model({str(model_path)!r}), {str(base)!r})\n"
+    )
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True)
+    assert result.returncode == -9
+    assert [p.name for p in base.iterdir() if p.name.isdigit()] == ["1"]
+    assert sorted(p.name for p in (base / "1").rglob("*")) == before
+    assert export_embedder(model, base).name == "2"
+    assert (base / "2" / "saved_model.pb").exists()
