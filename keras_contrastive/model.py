@@ -77,6 +77,7 @@ class ContrastiveModel(keras.Model):
         self.method = method
         if not method.built:
             method.build(output_shape)
+        method.attach(encoder)
         self.image_shape = input_shape[1:]
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.method_trackers = [keras.metrics.Mean(name=n) for n in method.metric_names]

@@ -17,7 +17,12 @@ class Method(keras.layers.Layer):
 
     Subclasses implement `build(embedding_shape)` (create heads and state
     variables), `compute_loss_and_metrics` and `get_config`; they may
-    override `metric_names`, `after_step` and `requires_labels`.
+    override `attach` (state that copies the encoder, such as a momentum
+    network), `after_step`, `metric_names` and `requires_labels`.
+
+    State that must survive `save` and resume (momentum networks, queues,
+    step counters) lives in the method's variables, so it is part of the
+    model's weights.
     """
 
     #: Names of the extra scalars `compute_loss_and_metrics` returns besides "loss".
@@ -49,6 +54,13 @@ class Method(keras.layers.Layer):
         raise NotImplementedError(
             f"{type(self).__name__} must implement compute_loss_and_metrics."
         )
+
+    def attach(self, encoder: keras.Model) -> None:
+        """Creates state that depends on the encoder itself, after `build`.
+
+        `ContrastiveModel` calls it once, when it is constructed (and so again
+        when a saved model is loaded, before the weights are restored).
+        """
 
     def after_step(self, encoder: keras.Model) -> None:
         """Updates state after each optimizer step (momentum encoders, queues)."""
