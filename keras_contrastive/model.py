@@ -76,8 +76,8 @@ class ContrastiveModel(keras.Model):
         self.encoder = encoder
         self.method = method
         if not method.built:
+            method.attach(encoder)
             method.build(output_shape)
-        method.attach(encoder)
         self.image_shape = input_shape[1:]
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.method_trackers = [keras.metrics.Mean(name=n) for n in method.metric_names]

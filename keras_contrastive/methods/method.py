@@ -56,10 +56,12 @@ class Method(keras.layers.Layer):
         )
 
     def attach(self, encoder: keras.Model) -> None:
-        """Creates state that depends on the encoder itself, after `build`.
+        """Creates state that depends on the encoder itself, such as a momentum copy.
 
-        `ContrastiveModel` calls it once, when it is constructed (and so again
-        when a saved model is loaded, before the weights are restored).
+        `ContrastiveModel` calls it once, just before `build`, when it is
+        constructed (and so again when a saved model is loaded, before the
+        weights are restored). Keras allows new state only until `build`
+        returns.
         """
 
     def after_step(self, encoder: keras.Model) -> None:
