@@ -86,3 +86,22 @@ class ProjectionHead(keras.layers.Layer):
             output_batch_norm=self.output_batch_norm,
         )
         return config
+
+
+def prediction_head(dim: int, hidden_dim: int, name: str = "predictor") -> ProjectionHead:
+    """The built predictor of BYOL, SimSiam and NNCLR: a 2-layer MLP from `dim` to `dim`.
+
+    Args:
+        dim: Width of the projections it maps (input and output).
+        hidden_dim: Width of its hidden layer (a bottleneck in SimSiam).
+        name: The layer's name.
+
+    Returns:
+        A built `ProjectionHead`.
+
+    Example:
+    >>> predictor = prediction_head(256, hidden_dim=1024)
+    """
+    head = ProjectionHead(hidden_dim=hidden_dim, output_dim=dim, num_layers=2, name=name)
+    head.build((None, dim))
+    return head

@@ -64,9 +64,32 @@ class Method(keras.layers.Layer):
         returns.
         """
 
+    def get_build_config(self) -> None:
+        """Saves no build config: the `ContrastiveModel` a method is given to builds it.
+
+        Keras would build a deserialised layer from its saved input shape,
+        but a method must first be attached to its encoder, which the model
+        does when a saved model is loaded.
+        """
+        return None
+
     def after_step(self, encoder: keras.Model) -> None:
         """Updates state after each optimizer step (momentum encoders, queues)."""
 
     def call(self, embeddings, training=None):
         """Maps encoder embeddings through the method's head (for inspection)."""
         raise NotImplementedError(f"{type(self).__name__} must implement call.")
+
+
+def swapped_views(pair: tf.Tensor) -> tf.Tensor:
+    """Swaps the two halves of a tensor holding view a's rows, then view b's.
+
+    Row `i` of the result is the other view of the image of row `i`: the
+    targets of a symmetric loss computed over both views at once.
+
+    Example:
+    >>> swapped_views(tf.constant([[1.], [2.], [3.], [4.]]))  # a1 a2 b1 b2
+    <tf.Tensor: ... [[3.], [4.], [1.], [2.]]>
+    """
+    first, second = tf.split(pair, 2, axis=0)
+    return tf.concat([second, first], axis=0)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.heads import ProjectionHead
 from keras_contrastive.losses.nt_xent import nt_xent_and_accuracy
 from keras_contrastive.losses.validation import check_positive_temperature
-from keras_contrastive.methods.method import Method
+from keras_contrastive.methods.projection_method import ProjectionMethod
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class SimCLR(Method):
+class SimCLR(ProjectionMethod):
     """SimCLR: both views through the encoder and an MLP head, then NT-Xent.
 
     The two views are concatenated and go through the encoder in a single
@@ -42,42 +41,18 @@ class SimCLR(Method):
         temperature: float = 0.1,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(projection_dim, hidden_dim, num_layers, **kwargs)
         check_positive_temperature(temperature)
-        self.projection_dim = int(projection_dim)
-        self.hidden_dim = None if hidden_dim is None else int(hidden_dim)
-        self.num_layers = int(num_layers)
         self.temperature = float(temperature)
-        self.projector = None
-
-    def build(self, embedding_shape):
-        self.projector = ProjectionHead(
-            hidden_dim=self.hidden_dim or int(embedding_shape[-1]),
-            output_dim=self.projection_dim,
-            num_layers=self.num_layers,
-            name="projector",
-        )
-        self.projector.build(embedding_shape)
-        self.built = True
-
-    def call(self, embeddings, training=None):
-        return self.projector(embeddings, training=training)
 
     def compute_loss_and_metrics(
         self, encoder, view_a, view_b, labels=None, training=False
     ) -> dict[str, tf.Tensor]:
-        embeddings = encoder(tf.concat([view_a, view_b], axis=0), training=training)
-        projections = self.projector(embeddings, training=training)
-        z_a, z_b = tf.split(projections, 2, axis=0)
+        z_a, z_b = tf.split(self.project(encoder, view_a, view_b, training), 2, axis=0)
         loss, accuracy = nt_xent_and_accuracy(z_a, z_b, self.temperature)
         return {"loss": loss, "contrastive_accuracy": accuracy}
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(
-            projection_dim=self.projection_dim,
-            hidden_dim=self.hidden_dim,
-            num_layers=self.num_layers,
-            temperature=self.temperature,
-        )
+        config["temperature"] = self.temperature
         return config

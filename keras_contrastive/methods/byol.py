@@ -1,0 +1,77 @@
+"""BYOL (Grill et al., 2020): predict a momentum target's projection of the other view."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_contrastive.evaluation.embedding_std import embedding_std
+from keras_contrastive.heads import prediction_head
+from keras_contrastive.losses.normalized_mse import normalized_mse
+from keras_contrastive.methods.momentum_method import MomentumMethod
+
+
+@keras.saving.register_keras_serializable(package="keras_contrastive")
+class BYOL(MomentumMethod):
+    """BYOL: an online network with a predictor chases its own moving average.
+
+    Both views go through the online encoder, projector and predictor, and
+    through the target encoder and projector (an EMA of the online ones,
+    with the paper's cosine momentum schedule when `total_steps` is given).
+    The loss is the normalised MSE between each view's prediction and the
+    target's projection of the other view, symmetric over the views. No
+    negatives: `embedding_std` (of the online projections) shows collapse.
+
+    Args:
+        projection_dim: Width of the projection and prediction (256 in the paper).
+        hidden_dim: Hidden width of the projector (4096 in the paper); by
+            default twice the encoder's embedding width.
+        num_layers: Dense layers in the projector.
+        predictor_hidden_dim: Hidden width of the predictor; by default the
+            projector's.
+        momentum: Base target momentum in [0, 1) (0.996 in the paper, for
+            long runs).
+        total_steps: Training length in steps for the cosine schedule from
+            `momentum` to 1; None keeps the momentum constant.
+
+    Example:
+    >>> method = BYOL(total_steps=epochs * steps_per_epoch)
+    >>> model = ContrastiveModel(small_cnn((28, 28, 1)), method)
+    """
+
+    metric_names = ("embedding_std",)
+
+    def __init__(
+        self,
+        projection_dim: int = 256,
+        hidden_dim: int | None = None,
+        num_layers: int = 2,
+        predictor_hidden_dim: int | None = None,
+        momentum: float = 0.99,
+        total_steps: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(projection_dim, hidden_dim, num_layers, momentum, total_steps, **kwargs)
+        self.predictor_hidden_dim = (
+            None if predictor_hidden_dim is None else int(predictor_hidden_dim)
+        )
+
+    def build(self, embedding_shape):
+        if self.hidden_dim is None:
+            self.hidden_dim = 2 * int(embedding_shape[-1])
+        super().build(embedding_shape)
+        self.predictor = prediction_head(self.projection_dim, self.predictor_hidden_dim or self.hidden_dim)
+
+    def compute_loss_and_metrics(
+        self, encoder, view_a, view_b, labels=None, training=False
+    ) -> dict[str, tf.Tensor]:
+        projections = self.project(encoder, view_a, view_b, training)
+        predictions = self.predictor(projections, training=training)
+        targets = self.target_projections(tf.concat([view_b, view_a], axis=0), training)
+        loss = normalized_mse(predictions, targets)
+        return {"loss": loss, "embedding_std": embedding_std(projections)}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["predictor_hidden_dim"] = self.predictor_hidden_dim
+        return config

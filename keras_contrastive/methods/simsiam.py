@@ -1,0 +1,67 @@
+"""SimSiam (Chen and He, 2021): predict the other view's projection, with a stop-gradient."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_contrastive.evaluation.embedding_std import embedding_std
+from keras_contrastive.heads import prediction_head
+from keras_contrastive.losses.negative_cosine import negative_cosine
+from keras_contrastive.methods.method import swapped_views
+from keras_contrastive.methods.projection_method import ProjectionMethod
+
+
+@keras.saving.register_keras_serializable(package="keras_contrastive")
+class SimSiam(ProjectionMethod):
+    """SimSiam: no negatives, no momentum network, a stop-gradient instead.
+
+    Both views go through the encoder, a projector with a batch-normalised
+    output, and a bottleneck predictor. The loss is the negative cosine
+    similarity between each view's prediction and the other view's
+    projection, which is treated as a constant (the stop-gradient that keeps
+    SimSiam from collapsing). `embedding_std` of the projections shows
+    collapse in the logs.
+
+    Args:
+        projection_dim: Width of the projection (2048 in the paper).
+        hidden_dim: Hidden width of the projector; by default `projection_dim`.
+        num_layers: Dense layers in the projector (3 in the paper).
+        predictor_hidden_dim: The predictor's bottleneck; by default a
+            quarter of `projection_dim`, as in the paper.
+
+    Example:
+    >>> model = ContrastiveModel(small_cnn((28, 28, 1)), SimSiam(projection_dim=512))
+    """
+
+    metric_names = ("embedding_std",)
+    projector_output_batch_norm = True
+
+    def __init__(
+        self,
+        projection_dim: int = 512,
+        hidden_dim: int | None = None,
+        num_layers: int = 3,
+        predictor_hidden_dim: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(projection_dim, hidden_dim or projection_dim, num_layers, **kwargs)
+        self.predictor_hidden_dim = int(predictor_hidden_dim or max(1, self.projection_dim // 4))
+
+    def build(self, embedding_shape):
+        super().build(embedding_shape)
+        self.predictor = prediction_head(self.projection_dim, self.predictor_hidden_dim)
+
+    def compute_loss_and_metrics(
+        self, encoder, view_a, view_b, labels=None, training=False
+    ) -> dict[str, tf.Tensor]:
+        projections = self.project(encoder, view_a, view_b, training)
+        predictions = self.predictor(projections, training=training)
+        targets = tf.stop_gradient(swapped_views(projections))
+        loss = negative_cosine(predictions, targets)
+        return {"loss": loss, "embedding_std": embedding_std(projections)}
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["predictor_hidden_dim"] = self.predictor_hidden_dim
+        return config
