@@ -1,0 +1,10 @@
+"""Optimizers for contrastive pre-training.
+
+The SimCLR recipe's warmup then cosine decay is Keras's own
+`keras.optimizers.schedules.CosineDecay(0.0, total_steps - warmup_steps,
+warmup_target=peak, warmup_steps=warmup_steps)`, so it is not duplicated here.
+"""
+
+from keras_contrastive.optimizers.lars import LARS
+
+__all__ = ["LARS"]
