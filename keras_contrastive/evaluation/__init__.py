@@ -1,9 +1,24 @@
 """Standard protocols for judging an embedding."""
 
+from keras_contrastive.evaluation.alignment import alignment
+from keras_contrastive.evaluation.effective_rank import effective_rank
 from keras_contrastive.evaluation.embed import embed
 from keras_contrastive.evaluation.embedding_std import embedding_std
 from keras_contrastive.evaluation.knn import knn_accuracy
-from keras_contrastive.evaluation.linear_probe import linear_probe_accuracy
+from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
+from keras_contrastive.evaluation.linear_probe import linear_probe, linear_probe_accuracy
 from keras_contrastive.evaluation.report import compare_with_baselines
+from keras_contrastive.evaluation.uniformity import uniformity
 
-__all__ = ["compare_with_baselines", "embed", "embedding_std", "knn_accuracy", "linear_probe_accuracy"]
+__all__ = [
+    "alignment",
+    "compare_with_baselines",
+    "effective_rank",
+    "embed",
+    "embedding_std",
+    "knn_accuracy",
+    "labelled_arrays",
+    "linear_probe",
+    "linear_probe_accuracy",
+    "uniformity",
+]

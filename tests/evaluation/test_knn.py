@@ -53,3 +53,12 @@ def test_mismatched_counts_and_k_too_large_are_refused():
         knn_accuracy(x, np.zeros(10), x, np.zeros(10), k=11)
     with pytest.raises(ValueError, match="same D"):
         knn_accuracy(x, np.zeros(10), np.ones((10, 4)), np.zeros(10), k=3)
+
+
+def test_test_label_count_and_non_positive_temperature_are_refused():
+    x = np.ones((10, 3))
+    with pytest.raises(ValueError, match="10 test embeddings and 8 labels"):
+        knn_accuracy(x, np.zeros(10), x, np.zeros(8), k=3)
+    for temperature in (0, -0.1):
+        with pytest.raises(ValueError, match="temperature must be positive or None"):
+            knn_accuracy(x, np.zeros(10), x, np.zeros(10), k=3, temperature=temperature)
