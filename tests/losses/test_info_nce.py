@@ -1,0 +1,122 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_contrastive.losses import InfoNCE, info_nce, info_nce_and_accuracy
+
+
+def unit_rows(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def reference_logits(queries, keys, negatives, temperature):
+    """Row i: q_i . k_j / T for every key j, then q_i . n_m / T for every negative m."""
+    q, k = unit_rows(queries), unit_rows(keys)
+    n = unit_rows(negatives) if negatives is not None else np.zeros((0, q.shape[1]))
+    rows = []
+    for i in range(len(q)):
+        rows.append([q[i] @ k[j] / temperature for j in range(len(k))]
+                    + [q[i] @ n[m] / temperature for m in range(len(n))])
+    return np.array(rows)
+
+
+def reference_info_nce(queries, keys, negatives, temperature):
+    losses = []
+    for i, row in enumerate(reference_logits(queries, keys, negatives, temperature)):
+        top = row.max()
+        losses.append(top + np.log(np.exp(row - top).sum()) - row[i])
+    return np.mean(losses)
+
+
+def reference_accuracy(queries, keys, negatives, temperature):
+    logits = reference_logits(queries, keys, negatives, temperature)
+    return np.mean([np.argmax(row) == i for i, row in enumerate(logits)])
+
+
+@pytest.mark.parametrize(
+    "n, d, k, temperature",
+    [(2, 3, 0, 0.5), (7, 16, 5, 0.1), (32, 128, 0, 0.07), (16, 8, 256, 1.0), (16, 64, 64, 0.02)],
+)
+def test_matches_float64_reference_on_fresh_random_inputs(n, d, k, temperature):
+    rng = np.random.default_rng()
+    queries = rng.normal(size=(n, d))
+    keys = queries * temperature * rng.uniform(0.5, 3.0) + rng.normal(size=(n, d))
+    negatives = rng.normal(size=(k, d)) if k else None
+    expected = reference_info_nce(queries, keys, negatives, temperature)
+    assert expected > 1e-2
+    as_f32 = lambda x: None if x is None else tf.constant(x, tf.float32)  # noqa: E731
+    got = info_nce(as_f32(queries), as_f32(keys), as_f32(negatives), temperature)
+    assert got.dtype == tf.float32
+    np.testing.assert_allclose(float(got), expected, rtol=1e-5)
+    loss, accuracy = info_nce_and_accuracy(as_f32(queries), as_f32(keys), as_f32(negatives), temperature)
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+    assert float(accuracy) == pytest.approx(reference_accuracy(queries, keys, negatives, temperature))
+
+
+def test_accuracy_is_one_for_identical_views_and_drops_when_keys_are_shuffled():
+    rng = np.random.default_rng()
+    queries = rng.normal(size=(12, 32)).astype(np.float32)
+    _, accuracy = info_nce_and_accuracy(queries, queries, rng.normal(size=(20, 32)), 0.1)
+    assert float(accuracy) == 1.0
+    _, shuffled = info_nce_and_accuracy(queries, np.roll(queries, 1, axis=0), None, 0.1)
+    assert float(shuffled) == 0.0
+
+
+def test_half_precision_and_mixed_dtypes_are_computed_in_float32():
+    rng = np.random.default_rng()
+    queries, keys = rng.normal(size=(2, 10, 16))
+    negatives = rng.normal(size=(30, 16))
+    expected = reference_info_nce(queries, keys, negatives, 0.2)
+    got = info_nce(tf.constant(queries, tf.float16), tf.constant(keys, tf.float16),
+                   tf.constant(negatives, tf.float64), 0.2)
+    assert got.dtype == tf.float32
+    np.testing.assert_allclose(float(got), expected, rtol=2e-3)  # inputs rounded to fp16
+
+
+@pytest.mark.parametrize("with_queue", [False, True])
+def test_gradient_is_finite_at_low_temperature_and_on_nearly_collapsed_inputs(with_queue):
+    rng = np.random.default_rng()
+    centre = rng.normal(size=(1, 32))
+    collapsed = centre + 1e-6 * rng.normal(size=(16, 32))
+    for queries in (rng.normal(size=(16, 32)), collapsed):
+        variable = tf.Variable(queries, dtype=tf.float32)
+        negatives = tf.constant(centre + 1e-6 * rng.normal(size=(64, 32)), tf.float32) if with_queue else None
+        with tf.GradientTape() as tape:
+            loss = info_nce(variable, tf.constant(collapsed, tf.float32), negatives, temperature=0.01)
+        gradient = tape.gradient(loss, variable).numpy()
+        assert np.isfinite(float(loss))
+        assert np.all(np.isfinite(gradient))
+
+
+def test_loss_class_equals_function_and_round_trips_through_config():
+    rng = np.random.default_rng()
+    queries, keys = (tf.constant(v, tf.float32) for v in rng.normal(size=(2, 10, 6)))
+    loss = InfoNCE(temperature=0.3)
+    np.testing.assert_allclose(float(loss(queries, keys)), float(info_nce(queries, keys, None, 0.3)), rtol=1e-6)
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert isinstance(again, InfoNCE) and again.temperature == 0.3 and again.name == loss.name
+    np.testing.assert_allclose(float(again(queries, keys)), float(loss(queries, keys)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("temperature", [0.0, -0.1])
+def test_non_positive_temperature_is_refused(temperature):
+    z = tf.ones((4, 3))
+    with pytest.raises(ValueError, match="temperature must be a positive number"):
+        info_nce(z, z, temperature=temperature)
+    with pytest.raises(ValueError, match="temperature must be a positive number"):
+        InfoNCE(temperature)
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match="same shape"):
+        info_nce(tf.ones((4, 3)), tf.ones((5, 3)))
+    with pytest.raises(ValueError, match=r"\(batch, dim\)"):
+        info_nce(tf.ones((4, 3, 2)), tf.ones((4, 3, 2)))
+    with pytest.raises(ValueError, match="at least 2 images"):
+        info_nce(tf.ones((1, 3)), tf.ones((1, 3)))
+    with pytest.raises(ValueError, match=r"negatives must be a \(K, dim\) batch with the queries' dim 3"):
+        info_nce(tf.ones((4, 3)), tf.ones((4, 3)), tf.ones((10, 4)))
+    with pytest.raises(ValueError, match="negatives must be"):
+        info_nce(tf.ones((4, 3)), tf.ones((4, 3)), tf.ones((10,)))
