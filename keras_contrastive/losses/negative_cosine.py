@@ -1,0 +1,73 @@
+"""Negative cosine similarity between predictions and targets (SimSiam)."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_contrastive.losses.validation import check_paired_embeddings
+
+
+def paired_cosine_similarity(predictions: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """Cosine similarity of each row of `predictions` with the same row of `targets`.
+
+    Args:
+        predictions: `(N, D)`, any float dtype; computed in float32.
+        targets: `(N, D)`, same shape.
+
+    Returns:
+        Float32 `(N,)`. A zero row has similarity 0 with anything.
+    """
+    predictions, targets = tf.convert_to_tensor(predictions), tf.convert_to_tensor(targets)
+    check_paired_embeddings(
+        predictions,
+        targets,
+        min_batch=1,
+        requirement="Predictions and targets need at least one row",
+    )
+    predictions = tf.math.l2_normalize(tf.cast(predictions, tf.float32), axis=1)
+    targets = tf.math.l2_normalize(tf.cast(targets, tf.float32), axis=1)
+    return tf.reduce_sum(predictions * targets, axis=1)
+
+
+def negative_cosine(predictions: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """Minus the mean cosine similarity of paired rows: SimSiam's loss for one side.
+
+    Pure: gradients flow into both arguments. SimSiam stops the gradient of
+    the targets itself, before calling this.
+
+    Args:
+        predictions: `(N, D)` predictor outputs, N >= 1. Any float dtype.
+        targets: `(N, D)` projections of the other view, same shape.
+
+    Returns:
+        A float32 scalar in [-1, 1].
+
+    Example:
+    >>> p = tf.random.normal((8, 16))
+    >>> float(negative_cosine(p, 2.0 * p))  # doctest: +ELLIPSIS
+    -1.0...
+    """
+    return -tf.reduce_mean(paired_cosine_similarity(predictions, targets))
+
+
+@keras.saving.register_keras_serializable(package="keras_contrastive")
+class NegativeCosine(keras.losses.Loss):
+    """Negative cosine similarity as a serialisable Keras loss.
+
+    Called as `loss(targets, predictions)` (Keras's `y_true`, `y_pred`); the
+    result equals `negative_cosine(predictions, targets)`.
+
+    Args:
+        name: The loss's name.
+
+    Example:
+    >>> value = NegativeCosine()(tf.random.normal((4, 8)), tf.random.normal((4, 8)))
+    """
+
+    def __init__(self, name: str = "negative_cosine", **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(name=name, **kwargs)
+
+    def call(self, targets, predictions):
+        return -paired_cosine_similarity(predictions, targets)
