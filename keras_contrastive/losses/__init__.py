@@ -1,5 +1,46 @@
 """Contrastive losses: pure functions and serialisable `keras.losses.Loss` classes."""
 
+from keras_contrastive.losses.barlow_twins import BarlowTwinsLoss, barlow_twins
+from keras_contrastive.losses.info_nce import (
+    InfoNCE,
+    info_nce,
+    info_nce_and_accuracy,
+    info_nce_logits,
+)
+from keras_contrastive.losses.negative_cosine import NegativeCosine, negative_cosine
+from keras_contrastive.losses.normalized_mse import NormalizedMSE, normalized_mse
 from keras_contrastive.losses.nt_xent import NTXent, nt_xent, nt_xent_logits
+from keras_contrastive.losses.pair_margin import PairMarginLoss, pair_margin
+from keras_contrastive.losses.supcon import SupConLoss, supcon
+from keras_contrastive.losses.triplet import (
+    MINING_STRATEGIES,
+    TripletMarginLoss,
+    triplet_margin,
+)
+from keras_contrastive.losses.vicreg import VICRegLoss, vicreg, vicreg_terms
 
-__all__ = ["NTXent", "nt_xent", "nt_xent_logits"]
+__all__ = [
+    "MINING_STRATEGIES",
+    "BarlowTwinsLoss",
+    "InfoNCE",
+    "NTXent",
+    "NegativeCosine",
+    "NormalizedMSE",
+    "PairMarginLoss",
+    "SupConLoss",
+    "TripletMarginLoss",
+    "VICRegLoss",
+    "barlow_twins",
+    "info_nce",
+    "info_nce_and_accuracy",
+    "info_nce_logits",
+    "negative_cosine",
+    "normalized_mse",
+    "nt_xent",
+    "nt_xent_logits",
+    "pair_margin",
+    "supcon",
+    "triplet_margin",
+    "vicreg",
+    "vicreg_terms",
+]
