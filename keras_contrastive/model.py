@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.cross_replica import num_replicas_in_sync
 from keras_contrastive.methods.method import Method
 
 
@@ -94,7 +95,12 @@ class ContrastiveModel(keras.Model):
 
     def call(self, inputs, training=None):
         self._check_images(inputs, "images")
-        return self.encoder(inputs, training=training)
+        embeddings = self.encoder(inputs, training=training)
+        if embeddings.dtype in (tf.float16, tf.bfloat16):
+            # Under a mixed-precision policy the encoder computes in half
+            # precision; the embedding users get is float32.
+            embeddings = tf.cast(embeddings, tf.float32)
+        return embeddings
 
     def train_step(self, data):
         view_a, view_b, labels = self._unpack_views(data)
@@ -102,15 +108,30 @@ class ContrastiveModel(keras.Model):
             results = self.method.compute_loss_and_metrics(
                 self.encoder, view_a, view_b, labels, training=True
             )
-            loss = results["loss"]
+            # float32 before any loss scaling: a float16 loss times the loss
+            # scale (32768 at first) would overflow.
+            loss = tf.cast(results["loss"], tf.float32)
             if self.losses:
                 loss = loss + tf.add_n([tf.cast(l, loss.dtype) for l in self.losses])
-            scaled_loss = self.optimizer.scale_loss(loss)
+            scaled_loss = self.optimizer.scale_loss(self._replica_share(loss))
         variables = self.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
         self.method.after_step(self.encoder)
         return self._update_metrics(dict(results, loss=loss))
+
+    @staticmethod
+    def _replica_share(loss: tf.Tensor) -> tf.Tensor:
+        """This replica's share of the global loss, for its gradients.
+
+        Under a `tf.distribute` strategy the optimizer sums the replicas'
+        gradients (an all-reduce SUM). Each replica's loss is the mean over
+        its own anchors (against the global batch, for losses that gather
+        negatives), so the global loss is the replicas' mean and each replica
+        differentiates its loss divided by the number of replicas.
+        """
+        replicas = num_replicas_in_sync()
+        return loss if replicas == 1 else loss / float(replicas)
 
     def test_step(self, data):
         view_a, view_b, labels = self._unpack_views(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.cross_replica import all_gather_batch
 from keras_contrastive.losses.validation import (
     check_positive_temperature,
     check_view_pair,
@@ -18,12 +19,20 @@ _SELF_SIMILARITY_OFFSET = 1e9
 def nt_xent_logits(
     z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """The 2N x 2N logits of NT-Xent and the index of each anchor's positive.
+    """The logits of NT-Xent and the index of each anchor's positive.
 
     Row `i` holds the cosine similarities of anchor `i` with all 2N
     embeddings (views `a` first, then views `b`) divided by `temperature`,
     with the anchor's similarity to itself pushed out of the softmax.
     The positive of anchor `i < N` is `i + N` and that of `i >= N` is `i - N`.
+
+    Inside `strategy.run` of a `tf.distribute` strategy with several
+    replicas, the candidates are the global batch: the columns are the views
+    `a` of all replicas, in replica order, then their views `b`, exactly as
+    on one device given the concatenated global batch. The rows are this
+    replica's 2n anchors (its `a`, then its `b`), and the positives index
+    the global columns. Gradients reach the replica that owns each row (see
+    `all_gather_batch`).
 
     Args:
         z_a: `(N, D)` embeddings of the first views. Any float dtype; the
@@ -33,18 +42,27 @@ def nt_xent_logits(
         temperature: A positive float.
 
     Returns:
-        A tuple `(logits, positives)`: float32 `(2N, 2N)` and int32 `(2N,)`.
+        A tuple `(logits, positives)`: float32 `(2n, 2N)` and int32 `(2n,)`,
+        where n = N on one device and n is the replica's batch size under a
+        strategy with N the global batch size.
     """
     check_positive_temperature(temperature)
     z_a, z_b = tf.convert_to_tensor(z_a), tf.convert_to_tensor(z_b)
     check_view_pair(z_a, z_b)
     z = tf.concat([z_a, z_b], axis=0)
     z = tf.math.l2_normalize(tf.cast(z, tf.float32), axis=1)
-    two_n = tf.shape(z)[0]
-    n = two_n // 2
-    logits = tf.matmul(z, z, transpose_b=True) / temperature
-    logits -= _SELF_SIMILARITY_OFFSET * tf.eye(two_n, dtype=tf.float32)
-    positives = tf.concat([tf.range(n, two_n), tf.range(0, n)], axis=0)
+    n = tf.shape(z)[0] // 2
+    # One gather for both views keeps each image's pair together; with one
+    # replica it returns the batch itself and start 0.
+    pairs, start = all_gather_batch(tf.stack(tf.split(z, 2, axis=0), axis=1))
+    candidates = tf.concat([pairs[:, 0], pairs[:, 1]], axis=0)
+    global_n = tf.shape(pairs)[0]
+    local_a = tf.range(start, start + n)
+    local_b = local_a + global_n
+    logits = tf.matmul(z, candidates, transpose_b=True) / temperature
+    selves = tf.concat([local_a, local_b], axis=0)
+    logits -= _SELF_SIMILARITY_OFFSET * tf.one_hot(selves, 2 * global_n, dtype=tf.float32)
+    positives = tf.concat([local_b, local_a], axis=0)
     return logits, positives
 
 
@@ -53,7 +71,8 @@ def nt_xent_per_anchor(
 ) -> tf.Tensor:
     """NT-Xent of each of the 2N anchors: float32 `(2N,)`.
 
-    Args and shapes as in `nt_xent`.
+    Args and shapes as in `nt_xent`. Under a strategy with several replicas,
+    the `(2n,)` losses of this replica's anchors against the global batch.
     """
     logits, positives = nt_xent_logits(z_a, z_b, temperature)
     return tf.nn.sparse_softmax_cross_entropy_with_logits(
@@ -90,6 +109,11 @@ def nt_xent(
     2N - 2 embeddings are the negatives. The loss is computed in float32
     whatever the input dtype.
 
+    Inside `strategy.run` with several replicas, the negatives are gathered
+    from all replicas: each replica returns the mean over its own anchors
+    against the global batch, and the mean of the replicas' values (equal
+    batch sizes) is the single-device loss on the global batch.
+
     Args:
         z_a: `(N, D)` embeddings (projections) of the first views, N >= 2.
         z_b: `(N, D)` embeddings of the second views, same shape as `z_a`.
@@ -113,7 +137,10 @@ class NTXent(keras.losses.Loss):
 
     Called as `loss(z_a, z_b)`, the two views taking the places of Keras's
     `y_true` and `y_pred`; the result is the mean over the 2N anchors, as
-    `nt_xent`.
+    `nt_xent`. Under a `tf.distribute` strategy, Keras divides a `Loss`'s
+    mean by the number of replicas (so that the replicas' values sum to the
+    global mean, as their gradients are summed); the negatives are gathered
+    across replicas as in `nt_xent`.
 
     Args:
         temperature: A positive float.

@@ -1,0 +1,133 @@
+"""Distributed runs in a fresh process: `python -m tests.distribute.replicas CHECK INPUTS.npz OUTPUTS.npz`.
+
+Logical devices must be configured before TensorFlow first uses the CPU, so
+the tests in this folder run these checks in a subprocess (`run_check`) and
+compare what they write with single-device results computed in the test
+process. CHECK is one of:
+
+- `nt_xent`: NT-Xent under `MirroredStrategy` on 2 logical CPUs; per replica,
+  the logits, per-anchor losses and gradients with respect to its embeddings.
+- `fit`: `ContrastiveModel.fit` and `evaluate` under `MirroredStrategy` on 2
+  logical CPUs; the weights after training and the reported metrics.
+- `worker`: the same `fit` as one worker of a `MultiWorkerMirroredStrategy`
+  (the caller sets `TF_CONFIG`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def run_check(check: str, inputs: dict, directory: Path, env: dict | None = None,
+              background: bool = False, name: str = "run"):
+    """Starts `check` in a new Python process with `inputs`; returns its outputs (or the process)."""
+    inputs_path, outputs_path = directory / f"{name}_inputs.npz", directory / f"{name}_outputs.npz"
+    np.savez(inputs_path, **inputs)
+    command = [sys.executable, "-m", "tests.distribute.replicas", check, str(inputs_path), str(outputs_path)]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    if background:
+        return subprocess.Popen(command, cwd=REPOSITORY, env=environment,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    finished = subprocess.run(command, cwd=REPOSITORY, env=environment, capture_output=True,
+                              text=True, timeout=240)
+    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-5000:]
+    with np.load(outputs_path) as outputs:
+        return dict(outputs)
+
+
+def _split(array, sizes):
+    return np.split(array, np.cumsum(sizes)[:-1])
+
+
+def check_nt_xent(tf, inputs: dict) -> dict:
+    """Per-replica logits, losses and gradients of NT-Xent for each case's per-replica batch sizes.
+
+    Inputs `case{k}_z_a`, `case{k}_z_b`, `case{k}_sizes` for k = 0, 1, ... and
+    `temperature`; outputs `case{k}_{name}_{replica}`.
+    """
+    from keras_contrastive.losses.nt_xent import nt_xent_logits, nt_xent_per_anchor
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    temperature = float(inputs["temperature"])
+    outputs = {}
+    case = 0
+    while f"case{case}_sizes" in inputs:
+        sizes = inputs[f"case{case}_sizes"].tolist()
+        global_anchors = 2.0 * sum(sizes)
+        slices = [_split(inputs[f"case{case}_{key}"], sizes) for key in ("z_a", "z_b")]
+        local = strategy.experimental_distribute_values_from_function(
+            lambda context: tuple(tf.constant(s[context.replica_id_in_sync_group]) for s in slices)
+        )
+
+        def replica_step(z_a, z_b):
+            with tf.GradientTape() as tape:
+                tape.watch([z_a, z_b])
+                per_anchor = nt_xent_per_anchor(z_a, z_b, temperature)
+                # Each replica's share of the global mean over all 2N anchors.
+                share = tf.reduce_sum(per_anchor) / global_anchors
+            gradient_a, gradient_b = tape.gradient(share, [z_a, z_b])
+            logits, positives = nt_xent_logits(z_a, z_b, temperature)
+            return per_anchor, gradient_a, gradient_b, logits, positives
+
+        results = tf.function(lambda: strategy.run(replica_step, args=local))()
+        names = ("per_anchor", "gradient_a", "gradient_b", "logits", "positives")
+        for name, value in zip(names, results):
+            for replica, part in enumerate(strategy.experimental_local_results(value)):
+                outputs[f"case{case}_{name}_{replica}"] = part.numpy()
+        case += 1
+    return outputs
+
+
+def _fit(tf, strategy, inputs: dict) -> dict:
+    import keras
+
+    from tests.distribute.models import build_model
+
+    with strategy.scope():
+        model = build_model(str(inputs["optimizer"]))
+    model.load_weights(str(inputs["weights"]))
+    views = tf.data.Dataset.from_tensor_slices((inputs["view_a"], inputs["view_b"]))
+    views = views.batch(int(inputs["batch"]), drop_remainder=True)
+    history = model.fit(views, epochs=1, verbose=0)
+    evaluation = model.evaluate(views.take(1), return_dict=True, verbose=0)
+    outputs = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
+    outputs.update({f"history_{k}": np.array(v) for k, v in history.history.items()})
+    outputs.update({f"evaluate_{k}": np.array(v) for k, v in evaluation.items()})
+    outputs["replicas"] = np.array(strategy.num_replicas_in_sync)
+    outputs["iterations"] = np.array(int(model.optimizer.iterations))
+    keras.backend.clear_session()
+    return outputs
+
+
+def check_fit(tf, inputs: dict) -> dict:
+    return _fit(tf, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), inputs)
+
+
+def check_worker(tf, inputs: dict) -> dict:
+    return _fit(tf, tf.distribute.MultiWorkerMirroredStrategy(), inputs)
+
+
+def main(check: str, inputs_path: str, outputs_path: str) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import tensorflow as tf
+
+    if check != "worker":
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
+        )
+    with np.load(inputs_path) as stored:
+        inputs = dict(stored)
+    outputs = {"nt_xent": check_nt_xent, "fit": check_fit, "worker": check_worker}[check](tf, inputs)
+    np.savez(outputs_path, **outputs)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
