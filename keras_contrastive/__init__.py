@@ -5,7 +5,7 @@ import os as _os
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from keras_contrastive import augment, data, encoders, evaluation, export, losses, methods  # noqa: E402
-from keras_contrastive import callbacks  # noqa: E402
+from keras_contrastive import callbacks, plots  # noqa: E402
 from keras_contrastive import optimizers  # noqa: E402
 from keras_contrastive.loading import load_model  # noqa: E402
 from keras_contrastive.model import ContrastiveModel  # noqa: E402

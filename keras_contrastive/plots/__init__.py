@@ -1,0 +1,7 @@
+"""Plots written as PNG files (matplotlib, off-screen): embedding map, training curves, retrieval grid."""
+
+from keras_contrastive.plots.embedding_map import plot_embedding_map
+from keras_contrastive.plots.retrieval_grid import plot_retrieval_grid
+from keras_contrastive.plots.training_curves import plot_training_curves
+
+__all__ = ["plot_embedding_map", "plot_retrieval_grid", "plot_training_curves"]
