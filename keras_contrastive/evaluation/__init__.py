@@ -4,10 +4,13 @@ from keras_contrastive.evaluation.alignment import alignment
 from keras_contrastive.evaluation.effective_rank import effective_rank
 from keras_contrastive.evaluation.embed import embed
 from keras_contrastive.evaluation.embedding_std import embedding_std
+from keras_contrastive.evaluation.evaluate_saved_model import evaluate_saved_model
+from keras_contrastive.evaluation.evaluation_report import write_evaluation_report
 from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
 from keras_contrastive.evaluation.linear_probe import linear_probe, linear_probe_accuracy
 from keras_contrastive.evaluation.report import compare_with_baselines
+from keras_contrastive.evaluation.training_history import load_training_history, save_training_history
 from keras_contrastive.evaluation.uniformity import uniformity
 
 __all__ = [
@@ -16,9 +19,13 @@ __all__ = [
     "effective_rank",
     "embed",
     "embedding_std",
+    "evaluate_saved_model",
     "knn_accuracy",
     "labelled_arrays",
     "linear_probe",
     "linear_probe_accuracy",
+    "load_training_history",
+    "save_training_history",
     "uniformity",
+    "write_evaluation_report",
 ]
