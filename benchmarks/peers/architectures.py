@@ -1,0 +1,97 @@
+"""What every contestant of benchmarks/throughput.py trains, and how a peer reports.
+
+Plain Python (no TensorFlow or PyTorch import), so that each peer's virtual
+environment can import it. The encoders are VGG-style: stages of two
+3x3 conv (no bias) -> BatchNorm -> ReLU, a 2x2 max-pool between stages, a
+global average pool; then SimCLR's projection head, Dense (no bias) -> BatchNorm
+-> ReLU -> Dense, and NT-Xent at temperature 0.1, Adam at 1e-3, fp32.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+ARCHITECTURES = {
+    "small": {"input_shape": (28, 28, 1), "widths": (32, 64, 128), "batch_size": 256},
+    "wide": {"input_shape": (32, 32, 3), "widths": (64, 128, 256, 512), "batch_size": 128},
+}
+PROJECTION_DIM = 128
+TEMPERATURE = 0.1
+LEARNING_RATE = 1e-3
+
+
+def forward_flops_per_view(arch: str) -> int:
+    """Multiply-adds x 2 of the convolutions and dense layers for one view, forward."""
+    spec = ARCHITECTURES[arch]
+    height, width, channels = spec["input_shape"]
+    flops = 0
+    for stage, filters in enumerate(spec["widths"]):
+        if stage > 0:
+            height, width = height // 2, width // 2
+        for _ in range(2):
+            flops += 2 * height * width * 9 * channels * filters
+            channels = filters
+    hidden = spec["widths"][-1]
+    return flops + 2 * channels * hidden + 2 * hidden * PROJECTION_DIM
+
+
+def random_views(arch: str, batch_size: int | None = None):
+    """Two float32 NHWC batches of views in [0, 1] (numpy), the same for every peer."""
+    import numpy as np
+
+    spec = ARCHITECTURES[arch]
+    rng = np.random.default_rng(0)
+    shape = (batch_size or spec["batch_size"], *spec["input_shape"])
+    return rng.random(shape, dtype="float32"), rng.random(shape, dtype="float32")
+
+
+def build_keras_encoder_and_projector(keras, arch: str):
+    """The encoder and projection head with `keras` (Keras 3 or tf-keras) layers."""
+    spec = ARCHITECTURES[arch]
+    inputs = keras.Input(shape=spec["input_shape"])
+    x = inputs
+    for stage, filters in enumerate(spec["widths"]):
+        if stage > 0:
+            x = keras.layers.MaxPooling2D(2)(x)
+        for _ in range(2):
+            x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+            x = keras.layers.BatchNormalization(momentum=0.9)(x)
+            x = keras.layers.ReLU()(x)
+    encoder = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    hidden = spec["widths"][-1]
+    projector = keras.Sequential([
+        keras.Input(shape=(hidden,)),
+        keras.layers.Dense(hidden, use_bias=False),
+        keras.layers.BatchNormalization(momentum=0.9),
+        keras.layers.ReLU(),
+        keras.layers.Dense(PROJECTION_DIM),
+    ])
+    return encoder, projector
+
+
+def serve(arch: str, run_steps, warmup_steps: int = 3) -> None:
+    """Answers the benchmark over stdin/stdout: one JSON line per request.
+
+    `run_steps(n)` runs n train steps and returns once they are done. After a
+    warm-up it prints `{"ready": true}`; then each stdin line `STEPS` is
+    answered with `{"images_per_second": ...}`; end of input ends the peer.
+    """
+    run_steps(warmup_steps)
+    print(json.dumps({"ready": True}), flush=True)
+    batch = ARCHITECTURES[arch]["batch_size"]
+    for line in sys.stdin:
+        steps = int(line)
+        started = time.perf_counter()
+        run_steps(steps)
+        rate = steps * batch / (time.perf_counter() - started)
+        print(json.dumps({"images_per_second": rate}), flush=True)
+
+
+def parse_arch() -> str:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True)
+    return parser.parse_args().arch

@@ -1,0 +1,49 @@
+"""Peer: lightly 1.6's NTXentLoss and SimCLRProjectionHead with the same network in PyTorch, on the CPU.
+
+Run by benchmarks/throughput.py with benchmarks/.venvs/lightly/bin/python
+(built by benchmarks/peers/setup_peers.sh). Two encoder calls, as lightly's
+examples do.
+"""
+
+import torch
+from architectures import (
+    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, parse_arch, random_views, serve,
+)
+from lightly.loss import NTXentLoss
+from lightly.models.modules import SimCLRProjectionHead
+from torch import nn
+
+
+def build_model(arch: str) -> nn.Module:
+    spec = ARCHITECTURES[arch]
+    layers, channels = [], spec["input_shape"][-1]
+    for stage, filters in enumerate(spec["widths"]):
+        if stage > 0:
+            layers.append(nn.MaxPool2d(2))
+        for _ in range(2):
+            layers += [nn.Conv2d(channels, filters, 3, padding=1, bias=False), nn.BatchNorm2d(filters), nn.ReLU()]
+            channels = filters
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    head = SimCLRProjectionHead(channels, channels, PROJECTION_DIM)
+    return nn.Sequential(*layers, head)
+
+
+def main() -> None:
+    arch = parse_arch()
+    model = build_model(arch).train()
+    criterion = NTXentLoss(temperature=TEMPERATURE)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+    view_a, view_b = (torch.from_numpy(v).permute(0, 3, 1, 2).contiguous() for v in random_views(arch))
+
+    def run_steps(steps: int) -> None:
+        for _ in range(steps):
+            loss = criterion(model(view_a), model(view_b))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+    serve(arch, run_steps)
+
+
+if __name__ == "__main__":
+    main()

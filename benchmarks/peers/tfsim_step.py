@@ -1,0 +1,33 @@
+"""Peer: TF Similarity 0.17.1's ContrastiveModel with SimCLRLoss, on legacy Keras.
+
+Run by benchmarks/throughput.py with benchmarks/.venvs/tfsim/bin/python and
+TF_USE_LEGACY_KERAS=1 (built by benchmarks/peers/setup_peers.sh).
+"""
+
+import os
+
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+import tensorflow_similarity as tfsim  # noqa: E402
+import tf_keras  # noqa: E402
+from architectures import (  # noqa: E402
+    LEARNING_RATE, TEMPERATURE, build_keras_encoder_and_projector, parse_arch, random_views, serve,
+)
+
+
+def main() -> None:
+    arch = parse_arch()
+    backbone, projector = build_keras_encoder_and_projector(tf_keras, arch)
+    model = tfsim.models.ContrastiveModel(backbone=backbone, projector=projector, algorithm="simclr")
+    model.compile(
+        optimizer=tf_keras.optimizers.Adam(LEARNING_RATE),
+        loss=tfsim.losses.SimCLRLoss(name="simclr", temperature=TEMPERATURE),
+    )
+    views = tf.data.Dataset.from_tensors(random_views(arch)).repeat()
+    serve(arch, lambda steps: model.fit(views, steps_per_epoch=steps, epochs=1, verbose=0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""Train-step images per second of our SimCLR against its peers, side by side in one run.
+
+Contestants, all fp32 on the CPU, views precomputed, the same encoder and head
+(benchmarks/peers/architectures.py), Adam, NT-Xent at temperature 0.1:
+  ours         kc.ContrastiveModel + kc.methods.SimCLR on kc.encoders.small_cnn
+  keras_plain  a plain Keras 3 train_step the keras-io way (two encoder calls)
+  tfsim        TF Similarity 0.17.1's ContrastiveModel + SimCLRLoss on legacy Keras
+  lightly      lightly 1.6's NTXentLoss + SimCLRProjectionHead in PyTorch
+Each peer runs in its own process (and virtual environment, built by
+benchmarks/peers/setup_peers.sh) and waits while another is measured; rounds
+are interleaved, and the median round is reported. Achieved GFLOP/s counts
+convolutions and dense layers, forward + backward = 3x forward, beside the
+fp32 rate of a 2048x2048 tf.matmul measured in the same rounds.
+
+    .venv/bin/python benchmarks/throughput.py [--arch small wide] [--rounds 5] [--jit-compile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import keras_contrastive as kc  # noqa: E402
+
+BENCHMARKS = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCHMARKS / "peers"))
+from architectures import (  # noqa: E402
+    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, forward_flops_per_view, random_views,
+)
+
+SETUP = "bash benchmarks/peers/setup_peers.sh"
+# name -> (python of its environment, extra environment variables, setup target)
+PEERS = {
+    "keras_plain": (Path(sys.executable), {}, None),
+    "tfsim": (BENCHMARKS / ".venvs" / "tfsim" / "bin" / "python", {"TF_USE_LEGACY_KERAS": "1"}, "tfsim"),
+    "lightly": (BENCHMARKS / ".venvs" / "lightly" / "bin" / "python", {}, "lightly"),
+}
+STEPS = {"small": 10, "wide": 4}
+
+
+class Peer:
+    """A peer's step script in its own process, measured on request."""
+
+    def __init__(self, name: str, arch: str):
+        python, extra_env, _ = PEERS[name]
+        self.name = name
+        self.process = subprocess.Popen(
+            [str(python), str(BENCHMARKS / "peers" / f"{name}_step.py"), "--arch", arch],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **extra_env},
+        )
+
+    def _answer(self) -> dict:
+        for line in self.process.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        raise RuntimeError(f"{self.name} stopped: {self.process.stderr.read()[-2000:]}")
+
+    def wait_ready(self) -> None:
+        self._answer()
+
+    def images_per_second(self, steps: int) -> float:
+        self.process.stdin.write(f"{steps}\n")
+        self.process.stdin.flush()
+        return self._answer()["images_per_second"]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            self.process.wait(timeout=60)
+
+
+class Ours:
+    """kc.ContrastiveModel with SimCLR on the same network, in this process."""
+
+    name = "ours"
+
+    def __init__(self, arch: str, jit_compile: bool):
+        spec = ARCHITECTURES[arch]
+        encoder = kc.encoders.small_cnn(spec["input_shape"], widths=spec["widths"])
+        method = kc.methods.SimCLR(projection_dim=PROJECTION_DIM, temperature=TEMPERATURE)
+        self.model = kc.ContrastiveModel(encoder, method)
+        self.model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), jit_compile=jit_compile)
+        # Our encoders take raw pixels in [0, 255] and scale them inside.
+        view_a, view_b = (255.0 * v for v in random_views(arch))
+        self.views = tf.data.Dataset.from_tensors((view_a, view_b)).repeat()
+        self.batch = spec["batch_size"]
+
+    def wait_ready(self) -> None:
+        self.model.fit(self.views, steps_per_epoch=3, epochs=1, verbose=0)
+
+    def images_per_second(self, steps: int) -> float:
+        started = time.perf_counter()
+        self.model.fit(self.views, steps_per_epoch=steps, epochs=1, verbose=0)
+        return steps * self.batch / (time.perf_counter() - started)
+
+    def close(self) -> None:
+        pass
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """fp32 GFLOP/s of a size x size tf.matmul, best of `repeats`."""
+    a = tf.random.uniform((size, size))
+    b = tf.random.uniform((size, size))
+    tf.matmul(a, b).numpy()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        tf.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best / 1e9
+
+
+def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[str]) -> None:
+    spec = ARCHITECTURES[arch]
+    contestants, skipped = [], []
+    for name in peers:
+        python, _, target = PEERS[name]
+        if not python.exists():
+            skipped.append(f"{name}: skipped, no environment at {python.parent.parent}; build it with `{SETUP} {target}`")
+            continue
+        contestants.append(Peer(name, arch))
+    contestants.insert(0, Ours(arch, jit_compile))
+    rates: dict[str, list[float]] = {}
+    matmul = []
+    try:
+        for contestant in list(contestants):
+            try:
+                contestant.wait_ready()
+            except RuntimeError as error:
+                skipped.append(f"{contestant.name}: failed to start: {error}")
+                contestants.remove(contestant)
+        for _ in range(rounds):
+            matmul.append(matmul_gflops())
+            for contestant in contestants:
+                rates.setdefault(contestant.name, []).append(contestant.images_per_second(steps))
+    finally:
+        for contestant in contestants:
+            contestant.close()
+
+    flops_per_image = 3 * 2 * forward_flops_per_view(arch)  # fwd + bwd, two views
+    peak = float(np.median(matmul))
+    ours = float(np.median(rates["ours"]))
+    height, width, channels = spec["input_shape"]
+    print(f"\n{arch}: {height}x{width}x{channels}, widths {spec['widths']}, batch {spec['batch_size']}, "
+          f"jit_compile={jit_compile}, median of {rounds} interleaved rounds of {steps} steps")
+    print(f"  {'contestant':<12} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10}")
+    for name, values in rates.items():
+        rate = float(np.median(values))
+        gflops = rate * flops_per_image / 1e9
+        print(f"  {name:<12} {rate:9.1f} {ours / rate:10.2f} {gflops:8.1f} {gflops / peak:10.1%}")
+    print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
+    for line in skipped:
+        print(f"  {line}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", nargs="+", choices=sorted(ARCHITECTURES), default=["small", "wide"])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, help="steps per measurement (default: small 10, wide 4)")
+    parser.add_argument("--peers", nargs="*", choices=sorted(PEERS), default=list(PEERS))
+    parser.add_argument("--jit-compile", action="store_true", help="compile our step with XLA")
+    args = parser.parse_args()
+    for arch in args.arch:
+        run_arch(arch, args.rounds, args.steps or STEPS[arch], args.jit_compile, args.peers)
+
+
+if __name__ == "__main__":
+    main()
