@@ -1,0 +1,103 @@
+"""NNCLR (Dwibedi et al., 2021): nearest neighbours from a support set as positives."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_contrastive.heads import prediction_head
+from keras_contrastive.losses.info_nce import info_nce_and_accuracy
+from keras_contrastive.losses.validation import check_positive_temperature
+from keras_contrastive.methods.embedding_queue import EmbeddingQueue
+from keras_contrastive.methods.projection_method import ProjectionMethod
+
+
+@keras.saving.register_keras_serializable(package="keras_contrastive")
+class NNCLR(ProjectionMethod):
+    """NNCLR: each view's positive is the nearest neighbour of the other view.
+
+    Both views go through the encoder, projector and predictor. Each
+    projection is replaced by its nearest neighbour (cosine) in a support set
+    of projections from earlier steps; InfoNCE then pulls each view's
+    prediction towards the neighbour of the other view, the batch's other
+    predictions being the negatives, symmetric over the views. The support
+    set is a queue in the method's variables, updated with view a's
+    projections inside the compiled step.
+
+    Args:
+        projection_dim: Width of the projection (256 in the paper).
+        hidden_dim: Hidden width of the projector; by default the encoder's
+            embedding width.
+        num_layers: Dense layers in the projector.
+        predictor_hidden_dim: Hidden width of the predictor; by default
+            `4 * projection_dim`.
+        temperature: InfoNCE temperature, a positive float.
+        support_set_size: Projections kept to draw neighbours from; at least
+            the batch size.
+
+    Example:
+    >>> model = ContrastiveModel(small_cnn((28, 28, 1)), NNCLR(support_set_size=8192))
+    """
+
+    metric_names = ("contrastive_accuracy",)
+
+    def __init__(
+        self,
+        projection_dim: int = 256,
+        hidden_dim: int | None = None,
+        num_layers: int = 2,
+        predictor_hidden_dim: int | None = None,
+        temperature: float = 0.1,
+        support_set_size: int = 8192,
+        **kwargs,
+    ):
+        super().__init__(projection_dim, hidden_dim, num_layers, **kwargs)
+        check_positive_temperature(temperature)
+        if int(support_set_size) != support_set_size or support_set_size < 1:
+            raise ValueError(
+                f"support_set_size must be a positive integer, got {support_set_size!r}."
+            )
+        self.predictor_hidden_dim = int(predictor_hidden_dim or 4 * self.projection_dim)
+        self.temperature = float(temperature)
+        self.support_set_size = int(support_set_size)
+
+    def build(self, embedding_shape):
+        super().build(embedding_shape)
+        self.predictor = prediction_head(self.projection_dim, self.predictor_hidden_dim)
+        self.support_set = EmbeddingQueue(self.support_set_size, name="support_set")
+        self.support_set.build((None, self.projection_dim))
+
+    def nearest_neighbours(self, projections: tf.Tensor) -> tf.Tensor:
+        """The support set's most cosine-similar entry to each projection."""
+        normalised = tf.math.l2_normalize(tf.cast(projections, tf.float32), axis=1)
+        similarities = tf.matmul(normalised, self.support_set.embeddings, transpose_b=True)
+        return tf.gather(self.support_set.embeddings, tf.argmax(similarities, axis=1))
+
+    def compute_loss_and_metrics(
+        self, encoder, view_a, view_b, labels=None, training=False
+    ) -> dict[str, tf.Tensor]:
+        projections = self.project(encoder, view_a, view_b, training)
+        predictions = self.predictor(projections, training=training)
+        z_a, z_b = tf.split(projections, 2, axis=0)
+        p_a, p_b = tf.split(predictions, 2, axis=0)
+        neighbours_a = tf.stop_gradient(self.nearest_neighbours(z_a))
+        neighbours_b = tf.stop_gradient(self.nearest_neighbours(z_b))
+        loss_a, accuracy_a = info_nce_and_accuracy(neighbours_a, p_b, None, self.temperature)
+        loss_b, accuracy_b = info_nce_and_accuracy(neighbours_b, p_a, None, self.temperature)
+        if training:
+            self.support_set.enqueue(
+                tf.stop_gradient(tf.math.l2_normalize(tf.cast(z_a, tf.float32), axis=1))
+            )
+        return {
+            "loss": (loss_a + loss_b) / 2.0,
+            "contrastive_accuracy": (accuracy_a + accuracy_b) / 2.0,
+        }
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            predictor_hidden_dim=self.predictor_hidden_dim,
+            temperature=self.temperature,
+            support_set_size=self.support_set_size,
+        )
+        return config

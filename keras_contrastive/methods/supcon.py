@@ -1,0 +1,57 @@
+"""Supervised contrastive learning (Khosla et al., 2020): every same-class view is a positive."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from keras_contrastive.losses.supcon import supcon
+from keras_contrastive.losses.validation import check_positive_temperature
+from keras_contrastive.methods.identity_method import IdentityMethod
+
+
+@keras.saving.register_keras_serializable(package="keras_contrastive")
+class SupCon(IdentityMethod):
+    """SupCon: NT-Xent generalised to many positives per anchor, from labels.
+
+    Both views go through the encoder and projector; each of the 2N
+    projections has as positives every other view of the same class, and
+    the rest of the batch as negatives. Batches must carry labels
+    (`make_views` passes them along when the data set yields labels).
+
+    Args:
+        projection_dim: Width of the projection (128 in the paper).
+        hidden_dim: Hidden width of the projector; by default the encoder's
+            embedding width.
+        num_layers: Dense layers in the projector.
+        temperature: A positive float (0.1 in the paper).
+        use_labels: False makes the views of an image the only positives,
+            which is SimCLR.
+
+    Example:
+    >>> views = kc.data.make_views(kc.data.load("fashion_mnist", with_labels=True), augment)
+    >>> model = ContrastiveModel(small_cnn((28, 28, 1)), SupCon(temperature=0.1))
+    """
+
+    def __init__(
+        self,
+        projection_dim: int = 128,
+        hidden_dim: int | None = None,
+        num_layers: int = 2,
+        temperature: float = 0.1,
+        use_labels: bool = True,
+        **kwargs,
+    ):
+        super().__init__(projection_dim, hidden_dim, num_layers, use_labels, **kwargs)
+        check_positive_temperature(temperature)
+        self.temperature = float(temperature)
+
+    def loss_from_identities(self, embeddings, identities) -> tf.Tensor:
+        z_a, z_b = tf.split(embeddings, 2, axis=0)
+        labels, _ = tf.split(identities, 2, axis=0)
+        return supcon(z_a, z_b, labels, temperature=self.temperature)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config["temperature"] = self.temperature
+        return config

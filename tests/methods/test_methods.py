@@ -1,0 +1,187 @@
+"""Every method plugs into ContrastiveModel, trains in the compiled step, saves and resumes."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_contrastive as kc
+from keras_contrastive.methods import METHODS
+
+BATCH = 8
+SMALL = {  # widths that keep these tests fast; each method's defaults are tested by construction
+    "barlow_twins": dict(projection_dim=32),
+    "byol": dict(projection_dim=16, total_steps=10),
+    "moco": dict(projection_dim=16, queue_size=32),
+    "nnclr": dict(projection_dim=16, support_set_size=32),
+    "simsiam": dict(projection_dim=32),
+    "vicreg": dict(projection_dim=32),
+}
+
+
+def make_model(name):
+    keras.utils.set_random_seed(1)
+    encoder = kc.encoders.small_cnn((12, 12, 1), widths=(4, 8))
+    model = kc.ContrastiveModel(encoder, METHODS[name](**SMALL.get(name, {})))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    return model
+
+
+def batch():
+    rng = np.random.default_rng()
+    images = rng.uniform(0, 255, size=(BATCH, 12, 12, 1)).astype("float32")
+    other = np.clip(images + rng.normal(0, 20, size=images.shape), 0, 255).astype("float32")
+    labels = rng.integers(0, 3, size=BATCH)
+    return images, other, labels
+
+
+def fit_once(model, data):
+    view_a, view_b, labels = data
+    dataset = tf.data.Dataset.from_tensors((view_a, view_b, labels))
+    return model.fit(dataset, epochs=1, verbose=0).history
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_config_round_trip(name):
+    method = METHODS[name](**SMALL.get(name, {}))
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(method))
+    assert type(again) is type(method) and again.get_config() == method.get_config()
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_each_method_trains_saves_and_resumes_with_the_same_state(name, tmp_path):
+    """Momentum networks, queues and step counts are weights: save, load, train on alike."""
+    model = make_model(name)
+    history = fit_once(model, batch())
+    assert set(history) == {"loss", *model.method.metric_names}
+    assert all(np.isfinite(values[-1]) for values in history.values())
+    if name in ("byol", "simsiam", "barlow_twins", "vicreg"):
+        assert "embedding_std" in history  # collapse shows in the logs
+    model.save(tmp_path / "m.keras")
+    loaded = kc.load_model(tmp_path / "m.keras")
+    assert [v.shape for v in loaded.method.weights] == [v.shape for v in model.method.weights]
+    for before, after in zip(model.method.weights, loaded.method.weights):
+        np.testing.assert_array_equal(before.numpy(), after.numpy())
+    data = batch()
+    fit_once(model, data)
+    fit_once(loaded, data)
+    assert int(loaded.optimizer.iterations.numpy()) == 2
+    for before, after in zip(model.weights, loaded.weights):
+        np.testing.assert_allclose(after.numpy(), before.numpy(), rtol=1e-4, atol=1e-5, err_msg=before.path)
+
+
+@pytest.mark.parametrize("name", ["moco", "byol"])
+def test_the_target_network_moves_by_momentum_inside_the_compiled_step(name):
+    model = make_model(name)
+    method = model.method
+    online = model.encoder.weights + method.projector.weights
+    target = method.target_encoder.weights + method.target_projector.weights
+    for t, o in zip(target, online):
+        np.testing.assert_array_equal(t.numpy(), o.numpy())
+    target_before = [t.numpy().astype(np.float64) for t in target]
+    momentum = float(method.current_momentum())
+    fit_once(model, batch())
+    assert int(method.steps.numpy()) == 1
+    moved = 0
+    for t, o, old in zip(target, online, target_before):
+        if o.trainable:
+            np.testing.assert_allclose(
+                t.numpy(), momentum * old + (1 - momentum) * o.numpy(), rtol=1e-5, atol=1e-6
+            )
+            moved += not np.allclose(t.numpy(), old)
+    assert moved > 0
+
+
+def test_moco_enqueues_the_batch_keys_inside_the_compiled_step():
+    model = make_model("moco")
+    method = model.method
+    view_a, view_b, labels = data = batch()
+    keys = method.target_projector(method.target_encoder(view_b, training=True), training=True)
+    keys = tf.math.l2_normalize(keys, axis=1).numpy()
+    untouched = method.queue.embeddings.numpy()[BATCH:]
+    fit_once(model, data)
+    np.testing.assert_allclose(method.queue.embeddings.numpy()[:BATCH], keys, atol=1e-5)
+    np.testing.assert_array_equal(method.queue.embeddings.numpy()[BATCH:], untouched)
+    assert int(method.queue.pointer.numpy()) == BATCH
+
+
+def test_nnclr_adds_view_a_projections_to_its_support_set():
+    model = make_model("nnclr")
+    method = model.method
+    view_a, view_b, labels = data = batch()
+    projections = method.project(model.encoder, view_a, view_b, training=True)[:BATCH]
+    expected = tf.math.l2_normalize(projections, axis=1).numpy()
+    fit_once(model, data)
+    np.testing.assert_allclose(method.support_set.embeddings.numpy()[:BATCH], expected, atol=1e-5)
+
+
+def test_evaluation_changes_no_state():
+    model = make_model("moco")
+    state = [v.numpy() for v in model.method.weights]
+    view_a, view_b, labels = batch()
+    model.evaluate(tf.data.Dataset.from_tensors((view_a, view_b)), verbose=0)
+    for before, variable in zip(state, model.method.weights):
+        np.testing.assert_array_equal(variable.numpy(), before)
+
+
+@pytest.mark.parametrize("name", ["supcon", "triplet", "pair_margin"])
+def test_supervised_methods_without_labels_are_a_clear_error(name):
+    model = make_model(name)
+    view_a, view_b, _ = batch()
+    with pytest.raises(ValueError, match="needs labelled batches"):
+        model.fit(tf.data.Dataset.from_tensors((view_a, view_b)), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("name", ["triplet", "pair_margin", "supcon"])
+def test_without_labels_the_views_of_an_image_are_the_positives(name):
+    model = kc.ContrastiveModel(
+        kc.encoders.small_cnn((12, 12, 1), widths=(4,)), METHODS[name](use_labels=False)
+    )
+    model.compile(optimizer="adam")
+    view_a, view_b, _ = batch()
+    history = model.fit(tf.data.Dataset.from_tensors((view_a, view_b)), epochs=1, verbose=0).history
+    assert np.isfinite(history["loss"][-1])
+
+
+@pytest.mark.parametrize(
+    "name, arguments, message",
+    [
+        ("moco", dict(queue_size=BATCH - 1), "make the queue at least as large as the batch"),
+        ("nnclr", dict(support_set_size=BATCH - 1), "make the queue at least as large as the batch"),
+    ],
+)
+def test_a_queue_smaller_than_the_batch_is_a_clear_error(name, arguments, message):
+    model = kc.ContrastiveModel(
+        kc.encoders.small_cnn((12, 12, 1), widths=(4,)), METHODS[name](**arguments)
+    )
+    model.compile(optimizer="adam")
+    view_a, view_b, _ = batch()
+    with pytest.raises(ValueError, match=message):
+        model.fit(tf.data.Dataset.from_tensors((view_a, view_b)), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "name, arguments, message",
+    [
+        ("moco", dict(momentum=1.0), r"momentum must be a number in \[0, 1\)"),
+        ("byol", dict(momentum=-0.5), r"momentum must be a number in \[0, 1\)"),
+        ("byol", dict(total_steps=0), "total_steps must be a positive integer"),
+        ("moco", dict(temperature=0.0), "temperature must be a positive"),
+        ("nnclr", dict(temperature=-1.0), "temperature must be a positive"),
+        ("supcon", dict(temperature=0), "temperature must be a positive"),
+        ("moco", dict(queue_size=0), "queue_size must be a positive integer"),
+        ("triplet", dict(margin=-0.1), "margin must be a non-negative"),
+        ("triplet", dict(mining="hardest"), "mining"),
+        ("pair_margin", dict(margin=-1.0), "margin must be a non-negative"),
+        ("barlow_twins", dict(lambda_param=-1e-3), "lambda_param must be a non-negative"),
+        ("vicreg", dict(variance_weight=-1), "variance_weight must be a non-negative"),
+    ],
+)
+def test_bad_settings_are_refused_when_the_method_is_made(name, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        METHODS[name](**arguments)
+
+
+def test_a_momentum_method_outside_a_model_says_how_to_use_it():
+    with pytest.raises(ValueError, match="through ContrastiveModel"):
+        kc.methods.BYOL().build((None, 8))
