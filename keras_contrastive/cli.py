@@ -42,9 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--learning-rate", type=float, help="peak Adam learning rate (10%% warmup, then cosine decay)")
     train.add_argument("--temperature", type=float)
-    train.add_argument("--projection-dim", type=int, default=128)
+    train.add_argument("--projection-dim", type=int, help="width of the method's projection (default: the method's)")
     train.add_argument("--crop-scale", type=float, help="smallest crop area fraction of the augmentation")
     train.add_argument("--knn-k", type=int, help="neighbours of the kNN evaluation (200 for large data sets)")
+    train.add_argument("--knn-every", type=int, metavar="N", help="log test kNN accuracy every N epochs during training")
     train.add_argument("--train-subset", type=int, help="train on the first N training images only")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
@@ -62,6 +63,24 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="the model's base directory for TF Serving")
     export.add_argument("--version", type=int, help="version number (default: the next free one)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing version")
+
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="score a saved model (kNN, linear probe, representation health) and draw it",
+        description="Writes OUT/report.json (kNN and linear-probe test accuracy, alignment, uniformity, "
+        "embedding std, effective rank) and PNGs: a t-SNE map of test embeddings, a retrieval grid and, "
+        "when MODEL's directory holds the history.json `train` writes (or --history is given), the training curves.",
+    )
+    evaluate.add_argument("model", help="a .keras file saved by ContrastiveModel.save or `train`")
+    evaluate.add_argument("--dataset", default="digits", choices=sorted(DATASET_DEFAULTS))
+    evaluate.add_argument("--data-dir", help="directory with the data set's files, where it has local ones")
+    evaluate.add_argument("--out", required=True, help="output directory")
+    evaluate.add_argument("--knn-k", type=int, help="kNN neighbours (default: the data set's, as in train)")
+    evaluate.add_argument("--probe-epochs", type=int, default=30, help="epochs of the linear probe")
+    evaluate.add_argument("--train-subset", type=int, help="use the first N training images only")
+    evaluate.add_argument("--test-subset", type=int, help="use the first N test images only")
+    evaluate.add_argument("--history", help="history JSON for the training curves (default: MODEL's directory's)")
+    evaluate.add_argument("--seed", type=int, default=0)
     return parser
 
 
@@ -101,28 +120,41 @@ def _train(args: argparse.Namespace) -> dict:
         height, channels=channels, crop_scale=(settings["crop_scale"], 1.0),
         horizontal_flip=settings["flip"], seed=args.seed,
     )
+    encoder = getattr(kc.encoders, args.encoder)((height, width, channels))
+    steps = settings["epochs"] * (len(train_images) // settings["batch_size"])
+    method = method_class(**_method_arguments(method_class, args.projection_dim, settings["temperature"], steps))
+    model = kc.ContrastiveModel(encoder, method)
+    train_data = (train_images, train_labels) if method.requires_labels else train_images
     views = kc.data.make_views(
-        tf.data.Dataset.from_tensor_slices(train_images), augment, batch_size=settings["batch_size"], seed=args.seed
+        tf.data.Dataset.from_tensor_slices(train_data), augment, batch_size=settings["batch_size"], seed=args.seed
     )
+    val_data = (test_images, test_labels) if method.requires_labels else test_images
     val_views = kc.data.make_views(
-        tf.data.Dataset.from_tensor_slices(test_images), augment,
+        tf.data.Dataset.from_tensor_slices(val_data), augment,
         batch_size=min(settings["batch_size"], len(test_images)), shuffle_buffer=None,
     )
-    encoder = getattr(kc.encoders, args.encoder)((height, width, channels))
-    method = method_class(projection_dim=args.projection_dim, temperature=settings["temperature"])
-    model = kc.ContrastiveModel(encoder, method)
-    steps = settings["epochs"] * (len(train_images) // settings["batch_size"])
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, steps - steps // 10, warmup_target=settings["learning_rate"], warmup_steps=steps // 10
     )
     model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=args.jit_compile)
 
+    # Checkpoints at every epoch's end; a killed run started again resumes
+    # from the last one with its optimizer and method state (and its step
+    # count, so it ends after the same number of steps as an unbroken run).
+    backup = keras.callbacks.BackupAndRestore(str(out / "backup"))
+    resumed_epoch = _backed_up_epoch(out / "backup")
+    if resumed_epoch:
+        print(f"resuming from the checkpoint after epoch {resumed_epoch} in {out / 'backup'}", flush=True)
+    monitor = kc.callbacks.KNNMonitor(
+        (train_images, train_labels), (test_images, test_labels), every=args.knn_every, k=settings["knn_k"]
+    ) if args.knn_every else None
     started = time.perf_counter()
     history = model.fit(
         views, epochs=settings["epochs"], validation_data=val_views, shuffle=False,  # views are shuffled
-        verbose=1 if sys.stdout.isatty() else 2,
+        verbose=1 if sys.stdout.isatty() else 2, callbacks=[monitor, backup] if monitor else [backup],
     )
     train_seconds = time.perf_counter() - started
+    kc.evaluation.save_training_history(history, out / "history.json", {"knn_accuracy": monitor.epochs} if monitor else None)
     partial = model_path.with_name(model_path.name + ".partial.keras")
     model.save(partial)
     os.replace(partial, model_path)
@@ -137,6 +169,8 @@ def _train(args: argparse.Namespace) -> dict:
         "settings": settings,
         "train_images": int(len(train_images)),
         "train_seconds": round(train_seconds, 1),
+        "resumed_after_epoch": resumed_epoch,
+        "optimizer_steps": int(model.optimizer.iterations.numpy()),
         "final_loss": float(history.history["loss"][-1]),
         "accuracy": results,
         "model": str(model_path),
@@ -149,6 +183,34 @@ def _train(args: argparse.Namespace) -> dict:
     print(f"saved {model_path} and {out / 'metrics.json'}")
     print(f"exported the embedder for TF Serving to {export_embedder(model, out / 'serving', overwrite=args.overwrite)}")
     return report
+
+
+def _method_arguments(method_class, projection_dim, temperature, total_steps) -> dict:
+    """The command line's settings that `method_class` takes."""
+    import inspect
+
+    offered = dict(projection_dim=projection_dim, temperature=temperature, total_steps=total_steps)
+    accepted = inspect.signature(method_class).parameters
+    return {name: value for name, value in offered.items() if name in accepted and value is not None}
+
+
+def _backed_up_epoch(backup_dir: Path) -> int:
+    """Epochs finished by the run whose checkpoint is in `backup_dir` (0 if none)."""
+    metadata = backup_dir / "training_metadata.json"
+    return json.loads(metadata.read_text())["epoch"] if metadata.exists() else 0
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from keras_contrastive.evaluation import evaluate_saved_model
+
+    report = evaluate_saved_model(
+        args.model, args.dataset, args.out, data_dir=args.data_dir,
+        k=args.knn_k or DATASET_DEFAULTS[args.dataset]["knn_k"], probe_epochs=args.probe_epochs,
+        train_subset=args.train_subset, test_subset=args.test_subset, history_file=args.history, seed=args.seed,
+    )
+    print(f"test accuracy: kNN (k={report['knn']['k']}) {report['knn']['accuracy']:.4f}, "
+          f"linear probe {report['linear_probe']['accuracy']:.4f}")
+    print(f"wrote {Path(args.out) / 'report.json'} and {', '.join(report['plots'].values())}")
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -169,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
             _train(args)
         elif args.command == "export":
             _export(args)
+        elif args.command == "evaluate":
+            _evaluate(args)
     except (ValueError, FileExistsError, FileNotFoundError) as error:
         print(f"keras-contrastive: error: {error}", file=sys.stderr)
         return 2

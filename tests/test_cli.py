@@ -1,4 +1,7 @@
 import json
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -56,3 +59,51 @@ def test_bad_settings_get_a_clear_error(tmp_path, capsys, arguments, message):
     code = main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path / "x"), *arguments])
     assert code == 2
     assert message in capsys.readouterr().err
+
+
+def _train_command(out, *extra):
+    return [sys.executable, "-m", "keras_contrastive.cli", "train", "--dataset", "digits",
+            "--method", "moco", "--batch-size", "64", "--train-subset", "640", "--out", str(out), *extra]
+
+
+def _checkpointed_epoch(metadata) -> int:
+    try:
+        return json.loads(metadata.read_text())["epoch"]
+    except (FileNotFoundError, ValueError, KeyError):  # not yet written, or half-written
+        return 0
+
+
+def test_a_run_killed_mid_epoch_resumes_and_ends_after_the_same_steps(tmp_path):
+    epochs, steps_per_epoch = 8, 640 // 64
+    out = tmp_path / "run"
+    metadata = out / "backup" / "training_metadata.json"
+    process = subprocess.Popen(_train_command(out, "--epochs", str(epochs)),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while _checkpointed_epoch(metadata) < 3:
+        assert process.poll() is None, process.stderr.read().decode()[-2000:]
+        assert time.monotonic() < deadline, "no checkpoint after 3 epochs within 5 minutes"
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the next epoch
+    assert process.poll() is None, "the run finished before it could be killed"
+    process.kill()  # SIGKILL: no clean-up of any kind
+    process.wait()
+    killed_at = json.loads(metadata.read_text())["epoch"]
+    assert 3 <= killed_at < epochs and not (out / "model.keras").exists()
+
+    resumed = subprocess.run(_train_command(out, "--epochs", str(epochs)),
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resuming from the checkpoint after epoch {killed_at}" in resumed.stdout
+    assert f"Epoch {killed_at + 1}/{epochs}" in resumed.stdout
+    assert f"Epoch {killed_at}/{epochs}" not in resumed.stdout
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["resumed_after_epoch"] == killed_at
+    # An unbroken run takes epochs * steps_per_epoch optimizer steps.
+    assert report["optimizer_steps"] == epochs * steps_per_epoch
+    # The method's own state came back too: its step counter and queue pointer
+    # continued from the checkpoint instead of starting again from zero.
+    method = kc.load_model(out / "model.keras").method
+    assert int(method.steps.numpy()) == epochs * steps_per_epoch
+    assert int(method.queue.pointer.numpy()) == epochs * steps_per_epoch * 64 % method.queue_size
+    assert not (out / "backup").exists()  # removed once training finished
