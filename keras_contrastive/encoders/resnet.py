@@ -6,6 +6,7 @@ import keras
 
 from keras_contrastive.encoders.blocks import conv_bn_relu
 from keras_contrastive.encoders.pixel_scaling import image_input
+from keras_contrastive.layers.fused_batch_normalization import FusedBatchNormalization
 
 
 def _basic_block(x, filters: int, strides: int, name: str, bn_momentum: float):
@@ -14,12 +15,12 @@ def _basic_block(x, filters: int, strides: int, name: str, bn_momentum: float):
     y = keras.layers.Conv2D(
         filters, 3, padding="same", use_bias=False, name=f"{name}_2_conv"
     )(y)
-    y = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_2_bn")(y)
+    y = FusedBatchNormalization(momentum=bn_momentum, name=f"{name}_2_bn")(y)
     if strides != 1 or x.shape[-1] != filters:
         shortcut = keras.layers.Conv2D(
             filters, 1, strides=strides, use_bias=False, name=f"{name}_shortcut_conv"
         )(x)
-        shortcut = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_shortcut_bn")(
+        shortcut = FusedBatchNormalization(momentum=bn_momentum, name=f"{name}_shortcut_bn")(
             shortcut
         )
     y = keras.layers.Add(name=f"{name}_add")([y, shortcut])

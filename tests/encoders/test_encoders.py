@@ -40,3 +40,11 @@ def test_resnet18_has_the_cifar_stem_and_eighteen_weighted_layers():
 def test_bad_input_shape_is_refused(shape):
     with pytest.raises(ValueError, match=r"input_shape must be \(height, width, channels\)"):
         small_cnn(shape)
+
+
+def test_encoders_batch_normalise_with_the_fused_layer():
+    from keras_contrastive.layers import FusedBatchNormalization
+
+    for encoder in (small_cnn((8, 8, 1), widths=(4, 8)), resnet18((8, 8, 3), width=4)):
+        norms = [l for l in encoder.layers if "BatchNormalization" in type(l).__name__]
+        assert norms and all(isinstance(l, FusedBatchNormalization) for l in norms)

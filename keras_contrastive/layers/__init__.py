@@ -1,0 +1,5 @@
+"""Keras layers of the package's own, where Keras 3 lacks a fast or needed one."""
+
+from keras_contrastive.layers.fused_batch_normalization import FusedBatchNormalization
+
+__all__ = ["FusedBatchNormalization"]
