@@ -10,10 +10,17 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> creating .venv with $PYTHON"
   "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import keras_contrastive, pytest" 2>/dev/null; then
+# Installs again whenever setup.cfg (the dependency list) changes.
+STAMP=".venv/.installed-$(sha1sum setup.cfg | cut -c1-12)"
+if [ ! -e "$STAMP" ]; then
   echo "==> installing keras-contrastive and its test dependencies into .venv"
   .venv/bin/pip install --quiet --upgrade pip
   .venv/bin/pip install --quiet -e ".[test]"
+  # Only the PredictRequest/PredictResponse protos are used (by the gRPC test
+  # and the README's client); its own dependency on tensorflow would pull a
+  # second TensorFlow, hence --no-deps.
+  .venv/bin/pip install --quiet --no-deps "tensorflow-serving-api==2.21.*"
+  rm -f .venv/.installed-* && touch "$STAMP"
 fi
 if [ "${1:-}" = "--with-fashion-mnist" ] && [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

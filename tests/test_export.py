@@ -120,3 +120,35 @@ def test_a_process_killed_mid_export_leaves_no_version_and_the_next_export_succe
     assert sorted(p.name for p in (base / "1").rglob("*")) == before
     assert export_embedder(model, base).name == "2"
     assert (base / "2" / "saved_model.pb").exists()
+
+
+def test_a_grpc_predict_request_maps_onto_the_signature_and_back(model, tmp_path):
+    """The protos TF Serving speaks, built with tensorflow-serving-api (installed with --no-deps)."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2
+
+    path = export_embedder(model, tmp_path / "serving")
+    signature = tf.saved_model.load(str(path)).signatures["serving_default"]
+    images = np.random.default_rng().integers(0, 256, size=(7, 12, 12, 1)).astype("uint8")
+
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "embedder"
+    request.model_spec.signature_name = "serving_default"
+    request.inputs["images"].CopyFrom(tf.make_tensor_proto(images))
+    received = predict_pb2.PredictRequest.FromString(request.SerializeToString())  # over the wire
+    assert received.inputs["images"].dtype == tf.uint8.as_datatype_enum
+    inputs = {name: tf.constant(tf.make_ndarray(proto)) for name, proto in received.inputs.items()}
+    assert set(inputs) == set(signature.structured_input_signature[1])
+
+    response = predict_pb2.PredictResponse()
+    response.model_spec.CopyFrom(received.model_spec)
+    for name, value in signature(**inputs).items():
+        response.outputs[name].CopyFrom(tf.make_tensor_proto(value.numpy()))
+    answer = predict_pb2.PredictResponse.FromString(response.SerializeToString())
+    assert list(answer.outputs) == ["embedding"]
+    proto = answer.outputs["embedding"]
+    assert proto.dtype == tf.float32.as_datatype_enum
+    assert [d.size for d in proto.tensor_shape.dim] == [7, model.embedding_dim]
+    np.testing.assert_allclose(
+        tf.make_ndarray(proto), normalised(model.predict(images, verbose=0)), atol=1e-5
+    )
