@@ -46,13 +46,39 @@ def compare_with_baselines(
         ("random_init", lambda x: embed(random_init, x)),
         ("raw_pixels", lambda x: np.asarray(x, np.float32).reshape(len(x), -1) / 255.0),
     ):
-        train_features, test_features = features(train[0]), features(test[0])
-        results[name] = {
-            "knn_accuracy": knn_accuracy(
-                train_features, train[1], test_features, test[1], k=k, temperature=temperature
-            ),
-            "linear_probe_accuracy": linear_probe_accuracy(
-                train_features, train[1], test_features, test[1], epochs=probe_epochs, seed=seed
-            ),
-        }
+        results[name] = score_features(
+            (features(train[0]), train[1]), (features(test[0]), test[1]),
+            k=k, temperature=temperature, probe_epochs=probe_epochs, seed=seed,
+        )
     return results
+
+
+def score_features(
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    k: int = 200,
+    temperature: float = 0.1,
+    probe_epochs: int = 30,
+    seed: int = 0,
+) -> dict[str, float]:
+    """kNN and linear-probe test accuracy of fixed features.
+
+    Args:
+        train: `(features, labels)` the kNN index and the probe are fitted on.
+        test: `(features, labels)` they are scored on.
+        k, temperature: The kNN protocol's neighbours and vote temperature.
+        probe_epochs: Epochs of the linear probe.
+        seed: Seed of the probe.
+
+    Returns:
+        `{"knn_accuracy": ..., "linear_probe_accuracy": ...}`.
+
+    Example:
+    >>> score_features((embed(encoder, x_train), y_train), (embed(encoder, x_test), y_test))
+    """
+    return {
+        "knn_accuracy": knn_accuracy(*train, *test, k=k, temperature=temperature),
+        "linear_probe_accuracy": linear_probe_accuracy(
+            *train, *test, epochs=probe_epochs, seed=seed
+        ),
+    }
