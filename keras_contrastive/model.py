@@ -120,6 +120,20 @@ class ContrastiveModel(keras.Model):
         self.method.after_step(self.encoder)
         return self._update_metrics(dict(results, loss=loss))
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Builds the optimizer's state, in the strategy's scope, before the first step.
+
+        Keras calls this at the start of `fit`, `evaluate` and friends. The
+        model, the method and the trackers are built when the model is
+        constructed, so the optimizer is all that is left. Keras 3.15's own
+        version first averages a batch across the replicas, which fails
+        under `MultiWorkerMirroredStrategy` for tuple batches such as
+        `(view_a, view_b)` ("Attempt to convert a value (PerReplica...)").
+        """
+        if self.optimizer is not None and not self.optimizer.built:
+            with self.distribute_strategy.scope():
+                self.optimizer.build(self.trainable_variables)
+
     @staticmethod
     def _replica_share(loss: tf.Tensor) -> tf.Tensor:
         """This replica's share of the global loss, for its gradients.
@@ -144,7 +158,16 @@ class ContrastiveModel(keras.Model):
         self.loss_tracker.update_state(results["loss"])
         for tracker in self.method_trackers:
             tracker.update_state(results[tracker.name])
-        return {m.name: m.result() for m in self.metrics}
+        logs = {m.name: m.result() for m in self.metrics}
+        strategy = tf.distribute.get_strategy()
+        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
+            strategy.extended._in_multi_worker_mode()
+        ):
+            # Keras 3.15 averages each step's logs over workers with
+            # strategy.reduce("MEAN", value, axis=0), which refuses scalars
+            # (tensorflow/tensorflow#72388); a leading axis of 1 averages the same.
+            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
+        return logs
 
     def _unpack_views(self, data):
         """Splits a batch into views and labels and checks them against the encoder."""

@@ -86,23 +86,25 @@ def check_nt_xent(tf, inputs: dict) -> dict:
 
 
 def _fit(tf, strategy, inputs: dict) -> dict:
+    """Trains each of `inputs["configurations"]` from its saved weights with `models.train`.
+
+    Outputs, prefixed with the configuration: `weight_{i}`, `history_{name}`,
+    `evaluate_{name}` and `iterations`.
+    """
     import keras
 
-    from tests.distribute.models import build_model
+    from tests.distribute.models import train
 
-    with strategy.scope():
-        model = build_model(str(inputs["optimizer"]))
-    model.load_weights(str(inputs["weights"]))
-    views = tf.data.Dataset.from_tensor_slices((inputs["view_a"], inputs["view_b"]))
-    views = views.batch(int(inputs["batch"]), drop_remainder=True)
-    history = model.fit(views, epochs=1, verbose=0)
-    evaluation = model.evaluate(views.take(1), return_dict=True, verbose=0)
-    outputs = {f"weight_{i}": w for i, w in enumerate(model.get_weights())}
-    outputs.update({f"history_{k}": np.array(v) for k, v in history.history.items()})
-    outputs.update({f"evaluate_{k}": np.array(v) for k, v in evaluation.items()})
-    outputs["replicas"] = np.array(strategy.num_replicas_in_sync)
-    outputs["iterations"] = np.array(int(model.optimizer.iterations))
-    keras.backend.clear_session()
+    data = {key: inputs[key] for key in ("view_a", "view_b")}
+    outputs = {"replicas": np.array(strategy.num_replicas_in_sync)}
+    for configuration in inputs["configurations"].tolist():
+        result = train(configuration, str(inputs[f"weights_{configuration}"]), data, int(inputs["batch"]), strategy)
+        prefix = f"{configuration}_"
+        outputs.update({f"{prefix}weight_{i}": w for i, w in enumerate(result["weights"])})
+        outputs.update({f"{prefix}history_{k}": np.array(v) for k, v in result["history"].items()})
+        outputs.update({f"{prefix}evaluate_{k}": np.array(v) for k, v in result["evaluate"].items()})
+        outputs[f"{prefix}iterations"] = np.array(result["iterations"])
+        keras.backend.clear_session()
     return outputs
 
 

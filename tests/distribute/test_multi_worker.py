@@ -1,0 +1,86 @@
+"""`fit` under MultiWorkerMirroredStrategy with 2 worker processes on localhost equals one device.
+
+Each worker is a process with one CPU replica, told its place by `TF_CONFIG`;
+both read the same dataset and Keras shards it, so each global batch of 16
+is split 8 / 8 between the workers. NT-Xent and the gradient sum do not care
+which worker holds which image pair, so the loss and, with synchronised
+batch norm, the weights equal those of one device on the same global batches.
+"""
+
+import json
+import socket
+
+import keras
+import numpy as np
+import pytest
+
+from tests.distribute.models import build_model, global_batches, train
+from tests.distribute.replicas import run_check
+
+BATCH = 16
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("multi_worker")
+    rng = np.random.default_rng()
+    data = global_batches(rng, batch=BATCH, batches=2)
+    keras.utils.set_random_seed(int(rng.integers(2**31)))
+    model = build_model("sgd")
+    weights_path = str(directory / "sgd.weights.h5")
+    model.save_weights(weights_path)
+    initial = model.get_weights()
+    inputs = {**data, "batch": np.array(BATCH), "configurations": np.array(["sgd"]),
+              "weights_sgd": np.array(weights_path)}
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
+    workers = [
+        run_check("worker", inputs, directory, background=True, name=f"worker{index}",
+                  env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
+        for index in range(2)
+    ]
+    logs = []
+    try:
+        for worker in workers:
+            logs.append(worker.communicate(timeout=240)[0])
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    for worker, log in zip(workers, logs):
+        assert worker.returncode == 0, log[-5000:]
+    outputs = []
+    for index in range(2):
+        with np.load(directory / f"worker{index}_outputs.npz") as stored:
+            outputs.append(dict(stored))
+    return initial, train("sgd", weights_path, data, BATCH), outputs
+
+
+def test_two_workers_report_the_single_device_loss(runs):
+    _, single, workers = runs
+    for outputs in workers:
+        assert int(outputs["replicas"]) == 2
+        assert int(outputs["sgd_iterations"]) == single["iterations"] == 2
+        for name in ("loss", "contrastive_accuracy"):
+            np.testing.assert_allclose(outputs[f"sgd_history_{name}"], single["history"][name], rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(outputs[f"sgd_evaluate_{name}"], single["evaluate"][name],
+                                       rtol=1e-5, atol=1e-6)
+
+
+def test_two_workers_train_to_the_single_device_weights(runs):
+    initial, single, workers = runs
+    for outputs in workers:
+        for i, (start, expected) in enumerate(zip(initial, single["weights"])):
+            change = np.abs(expected - start).max()
+            assert change > 0
+            # As with MirroredStrategy: equal changes up to float32 reduction order.
+            assert np.abs(outputs[f"sgd_weight_{i}"] - expected).max() < 1e-3 * change
