@@ -7,6 +7,7 @@ _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from keras_contrastive import augment, data, encoders, evaluation, export, losses, methods  # noqa: E402
 from keras_contrastive import callbacks, plots  # noqa: E402
 from keras_contrastive import optimizers  # noqa: E402
+from keras_contrastive import training  # noqa: E402
 from keras_contrastive.loading import load_model  # noqa: E402
 from keras_contrastive.model import ContrastiveModel  # noqa: E402
 
@@ -15,6 +16,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ContrastiveModel",
     "augment",
+    "callbacks",
     "data",
     "encoders",
     "evaluation",
@@ -22,4 +24,7 @@ __all__ = [
     "load_model",
     "losses",
     "methods",
+    "optimizers",
+    "plots",
+    "training",
 ]

@@ -133,10 +133,7 @@ def _train(args: argparse.Namespace) -> dict:
         tf.data.Dataset.from_tensor_slices(val_data), augment,
         batch_size=min(settings["batch_size"], len(test_images)), shuffle_buffer=None,
     )
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, steps - steps // 10, warmup_target=settings["learning_rate"], warmup_steps=steps // 10
-    )
-    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=args.jit_compile)
+    model.compile(optimizer=kc.training.warmup_cosine_adam(settings["learning_rate"], steps), jit_compile=args.jit_compile)
 
     # Checkpoints at every epoch's end; a killed run started again resumes
     # from the last one with its optimizer and method state (and its step
