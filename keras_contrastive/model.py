@@ -21,6 +21,38 @@ def _static_shape(model: keras.Model, attribute: str) -> tuple:
     return tuple(shape) if shape is not None else ()
 
 
+def _non_finite_everywhere_if_anywhere(gradients: list) -> list:
+    """Makes every replica's gradients non-finite when any replica's are.
+
+    Keras's `LossScaleOptimizer` decides whether to skip a step from the
+    gradients before they are summed across replicas: from the first
+    replica's under `MirroredStrategy` (an overflow on another one then
+    reaches the weights as NaN) and from each replica's own under
+    `MultiWorkerMirroredStrategy` (replicas that disagree then wait for each
+    other forever). After this, all replicas agree. With one replica the
+    gradients are returned as they are.
+    """
+    if num_replicas_in_sync() == 1:
+        return gradients
+
+    def values(g):
+        return g.values if isinstance(g, tf.IndexedSlices) else g
+
+    def add(g, poison):
+        poison = tf.cast(poison, g.dtype)
+        if isinstance(g, tf.IndexedSlices):
+            return tf.IndexedSlices(g.values + poison, g.indices, g.dense_shape)
+        return g + poison
+
+    present = [g for g in gradients if g is not None]
+    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(values(g))) for g in present])
+    overflowed = tf.distribute.get_replica_context().all_reduce(
+        tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32)
+    )
+    poison = tf.where(overflowed > 0, float("nan"), 0.0)
+    return [None if g is None else add(g, poison) for g in gradients]
+
+
 @keras.saving.register_keras_serializable(package="keras_contrastive")
 class ContrastiveModel(keras.Model):
     """An encoder trained by a self-supervised method, used as a Keras model.
@@ -116,6 +148,8 @@ class ContrastiveModel(keras.Model):
             scaled_loss = self.optimizer.scale_loss(self._replica_share(loss))
         variables = self.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
+        if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
+            gradients = _non_finite_everywhere_if_anywhere(gradients)
         self.optimizer.apply_gradients(zip(gradients, variables))
         self.method.after_step(self.encoder)
         return self._update_metrics(dict(results, loss=loss))

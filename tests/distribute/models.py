@@ -53,7 +53,7 @@ def build_model(optimizer: str, synchronized: bool = True) -> kc.ContrastiveMode
     return model
 
 
-def global_batches(rng: np.random.Generator, batch: int = 16, batches: int = 2) -> dict:
+def global_batches(rng: np.random.Generator, batch: int = 16, batches: int = 1) -> dict:
     """Views of `batches` global batches of random images."""
     images = rng.uniform(0, 255, size=(batch * batches, *IMAGE_SHAPE)).astype("float32")
     noisy = np.clip(images + rng.normal(scale=30, size=images.shape), 0, 255).astype("float32")
@@ -61,18 +61,25 @@ def global_batches(rng: np.random.Generator, batch: int = 16, batches: int = 2) 
 
 
 def train(configuration: str, weights_path: str, data: dict, batch: int, strategy=None) -> dict:
-    """Builds the model of `configuration` ("sgd", "lars" or "sgd_local_bn"), loads its weights and fits.
+    """Builds the model of `configuration`, loads its weights and fits it.
 
-    Built under `strategy.scope()` when a strategy is given. Returns the
-    weights after one epoch over `data` in batches of `batch`, the history,
-    `evaluate`'s metrics on the first batch and the optimizer's step count.
+    `configuration` is the optimizer, "sgd" or "lars", optionally followed by
+    "_local_bn" (per-replica batch norm) or "_mixed_float16" (that policy,
+    and six epochs so that the loss scale has room to settle). Built under
+    `strategy.scope()` when a strategy is given. Returns the weights after
+    fitting on `data` in batches of `batch`, the history, `evaluate`'s
+    metrics on the first batch and the optimizer's step count.
     """
-    optimizer, _, batch_norm = configuration.partition("_")
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        model = build_model(optimizer, synchronized=batch_norm != "local_bn")
-    model.load_weights(weights_path)
-    views = tf.data.Dataset.from_tensor_slices((data["view_a"], data["view_b"])).batch(batch, drop_remainder=True)
-    history = model.fit(views, epochs=1, verbose=0)
-    evaluation = model.evaluate(views.take(1), return_dict=True, verbose=0)
+    optimizer, _, variant = configuration.partition("_")
+    keras.mixed_precision.set_dtype_policy("mixed_float16" if variant == "mixed_float16" else "float32")
+    try:
+        with strategy.scope() if strategy is not None else contextlib.nullcontext():
+            model = build_model(optimizer, synchronized=variant != "local_bn")
+        model.load_weights(weights_path)
+        views = tf.data.Dataset.from_tensor_slices((data["view_a"], data["view_b"])).batch(batch, drop_remainder=True)
+        history = model.fit(views, epochs=6 if variant == "mixed_float16" else 1, verbose=0)
+        evaluation = model.evaluate(views.take(1), return_dict=True, verbose=0)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
     return {"weights": model.get_weights(), "history": history.history, "evaluate": evaluation,
             "iterations": int(model.optimizer.iterations.numpy())}

@@ -1,16 +1,20 @@
-"""Distributed runs in a fresh process: `python -m tests.distribute.replicas CHECK INPUTS.npz OUTPUTS.npz`.
+"""Distributed runs in a fresh process: `python -m tests.distribute.replicas CHECKS INPUTS.npz OUTPUTS.npz`.
 
 Logical devices must be configured before TensorFlow first uses the CPU, so
 the tests in this folder run these checks in a subprocess (`run_check`) and
 compare what they write with single-device results computed in the test
-process. CHECK is one of:
+process. CHECKS is one or more of these, separated by commas:
 
 - `nt_xent`: NT-Xent under `MirroredStrategy` on 2 logical CPUs; per replica,
   the logits, per-anchor losses and gradients with respect to its embeddings.
+- `overflow`: the model's agreement between replicas on skipping a step
+  whose loss-scaled gradients overflowed on one replica.
 - `fit`: `ContrastiveModel.fit` and `evaluate` under `MirroredStrategy` on 2
   logical CPUs; the weights after training and the reported metrics.
-- `worker`: the same `fit` as one worker of a `MultiWorkerMirroredStrategy`
-  (the caller sets `TF_CONFIG`).
+
+With `TF_CONFIG` set, the process is one worker of a
+`MultiWorkerMirroredStrategy` with one CPU replica instead (the `fit` check
+of tests/distribute/test_multi_worker.py).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ def _split(array, sizes):
     return np.split(array, np.cumsum(sizes)[:-1])
 
 
-def check_nt_xent(tf, inputs: dict) -> dict:
+def check_nt_xent(tf, strategy, inputs: dict) -> dict:
     """Per-replica logits, losses and gradients of NT-Xent for each case's per-replica batch sizes.
 
     Inputs `case{k}_z_a`, `case{k}_z_b`, `case{k}_sizes` for k = 0, 1, ... and
@@ -54,7 +58,6 @@ def check_nt_xent(tf, inputs: dict) -> dict:
     """
     from keras_contrastive.losses.nt_xent import nt_xent_logits, nt_xent_per_anchor
 
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     temperature = float(inputs["temperature"])
     outputs = {}
     case = 0
@@ -85,7 +88,32 @@ def check_nt_xent(tf, inputs: dict) -> dict:
     return outputs
 
 
-def _fit(tf, strategy, inputs: dict) -> dict:
+def check_overflow(tf, strategy, inputs: dict) -> dict:
+    """Whether each replica's gradients are finite after the model's overflow agreement.
+
+    Outputs `{case}_finite_{replica}` for the cases "one" (replica 1 alone
+    overflowed) and "none" (no replica did), and `none_values_{replica}`.
+    """
+    from keras_contrastive.model import _non_finite_everywhere_if_anywhere
+
+    outputs = {}
+    for case, bad_value in (("one", np.inf), ("none", 2.0)):
+        def replica_step(bad_value=bad_value):
+            on_replica_1 = tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group, 1)
+            gradients = [tf.ones((2, 2)), tf.where(on_replica_1, bad_value, 1.0) * tf.ones(3), None]
+            agreed = _non_finite_everywhere_if_anywhere(gradients)
+            assert agreed[2] is None
+            return tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in agreed[:2]]), agreed[1]
+
+        finite, values = tf.function(lambda: strategy.run(replica_step))()
+        for replica, (flag, value) in enumerate(zip(strategy.experimental_local_results(finite),
+                                                    strategy.experimental_local_results(values))):
+            outputs[f"{case}_finite_{replica}"] = flag.numpy()
+            outputs[f"{case}_values_{replica}"] = value.numpy()
+    return outputs
+
+
+def check_fit(tf, strategy, inputs: dict) -> dict:
     """Trains each of `inputs["configurations"]` from its saved weights with `models.train`.
 
     Outputs, prefixed with the configuration: `weight_{i}`, `history_{name}`,
@@ -108,26 +136,25 @@ def _fit(tf, strategy, inputs: dict) -> dict:
     return outputs
 
 
-def check_fit(tf, inputs: dict) -> dict:
-    return _fit(tf, tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]), inputs)
-
-
-def check_worker(tf, inputs: dict) -> dict:
-    return _fit(tf, tf.distribute.MultiWorkerMirroredStrategy(), inputs)
-
-
-def main(check: str, inputs_path: str, outputs_path: str) -> None:
+def main(checks: str, inputs_path: str, outputs_path: str) -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import tensorflow as tf
 
-    if check != "worker":
+    if "TF_CONFIG" in os.environ:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()]
         )
+        # One strategy for all checks: separate ones would reuse collective keys.
+        strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with np.load(inputs_path) as stored:
         inputs = dict(stored)
-    outputs = {"nt_xent": check_nt_xent, "fit": check_fit, "worker": check_worker}[check](tf, inputs)
+    known = {"nt_xent": check_nt_xent, "overflow": check_overflow, "fit": check_fit}
+    outputs = {}
+    for name in checks.split(","):
+        outputs.update(known[name](tf, strategy, inputs))
     np.savez(outputs_path, **outputs)
 
 

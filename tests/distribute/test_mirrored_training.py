@@ -6,8 +6,11 @@ own statistics, a different function from the single-device one, so no
 implementation could match the single-device weights exactly (the last test
 shows how far apart they are). With synchronised batch norm, cross-replica
 negatives and the loss divided by the number of replicas before the
-optimizer's all-reduce SUM, two steps of plain SGD and of LARS give the same
-weights, moving statistics and metrics.
+optimizer's all-reduce SUM, one step of plain SGD and of LARS on a global
+batch of 16 gives the same weights, moving statistics and metrics. (One
+step: over several, a ReLU input within rounding of zero can flip and make
+the runs part by more than rounding.) Under mixed_float16 the replicas
+also agree on which loss-scaled steps overflowed and are skipped.
 """
 
 import keras
@@ -17,7 +20,7 @@ import pytest
 from tests.distribute.models import build_model, global_batches, train
 from tests.distribute.replicas import run_check
 
-CONFIGURATIONS = ["sgd", "lars", "sgd_local_bn"]
+CONFIGURATIONS = ["sgd", "lars", "sgd_local_bn", "sgd_mixed_float16"]
 BATCH = 16
 
 
@@ -25,20 +28,20 @@ BATCH = 16
 def runs(tmp_path_factory):
     directory = tmp_path_factory.mktemp("mirrored_fit")
     rng = np.random.default_rng()
-    data = global_batches(rng, batch=BATCH, batches=2)
+    data = global_batches(rng, batch=BATCH, batches=1)
     inputs = {**data, "batch": np.array(BATCH), "configurations": np.array(CONFIGURATIONS)}
     initial = {}
     for configuration in CONFIGURATIONS:
         keras.utils.set_random_seed(int(rng.integers(2**31)))
-        optimizer, _, batch_norm = configuration.partition("_")
-        model = build_model(optimizer, synchronized=batch_norm != "local_bn")
+        optimizer, _, variant = configuration.partition("_")
+        model = build_model(optimizer, synchronized=variant != "local_bn")
         path = str(directory / f"{configuration}.weights.h5")
         model.save_weights(path)
         inputs[f"weights_{configuration}"] = np.array(path)
         initial[configuration] = model.get_weights()
-    distributed = run_check("fit", inputs, directory)
+    distributed = run_check("fit,overflow", inputs, directory)
     assert int(distributed["replicas"]) == 2
-    single = {c: train(c, str(inputs[f"weights_{c}"]), data, BATCH) for c in CONFIGURATIONS}
+    single = {c: train(c, str(inputs[f"weights_{c}"]), data, BATCH) for c in CONFIGURATIONS if "mixed" not in c}
     return initial, single, distributed
 
 
@@ -57,7 +60,7 @@ def largest_relative_difference(initial, single, distributed, configuration):
 def test_two_replicas_train_to_the_single_device_weights(runs, configuration):
     initial, single, distributed = runs
     single = single[configuration]
-    assert int(distributed[f"{configuration}_iterations"]) == single["iterations"] == 2
+    assert int(distributed[f"{configuration}_iterations"]) == single["iterations"] == 1
     # Float32 reductions in a different order: the changes agree to ~1e-5 of their size. A gradient
     # scaled by the number of replicas, or negatives from one replica only, is off by order 1.
     assert largest_relative_difference(initial[configuration], single, distributed, configuration) < 1e-3
@@ -81,3 +84,23 @@ def test_without_synchronized_batch_norm_the_replicas_train_a_different_function
     assert difference > 1e-2
     assert not np.isclose(float(distributed["sgd_local_bn_evaluate_loss"]),
                           single["sgd_local_bn"]["evaluate"]["loss"], rtol=1e-4)
+
+
+def test_replicas_agree_to_skip_a_step_that_overflowed_on_one_of_them(runs):
+    _, _, distributed = runs
+    # Keras's LossScaleOptimizer decides from the first replica's gradients before the all-reduce.
+    assert not distributed["one_finite_0"] and not distributed["one_finite_1"]
+    assert distributed["none_finite_0"] and distributed["none_finite_1"]
+    np.testing.assert_array_equal(distributed["none_values_0"], [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(distributed["none_values_1"], [2.0, 2.0, 2.0])
+
+
+def test_mixed_float16_trains_on_two_replicas(runs):
+    _, _, distributed = runs
+    losses = distributed["sgd_mixed_float16_history_loss"]
+    assert len(losses) == 6 and np.all(np.isfinite(losses))
+    weights = [v for k, v in distributed.items() if k.startswith("sgd_mixed_float16_weight_")]
+    assert weights and all(np.all(np.isfinite(w)) for w in weights)
+    # Of the 6 steps, those whose float16 gradients overflowed at the current loss scale were
+    # skipped on both replicas; the others were applied.
+    assert 1 <= int(distributed["sgd_mixed_float16_iterations"]) <= 6

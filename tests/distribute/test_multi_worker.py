@@ -2,7 +2,7 @@
 
 Each worker is a process with one CPU replica, told its place by `TF_CONFIG`;
 both read the same dataset and Keras shards it, so each global batch of 16
-is split 8 / 8 between the workers. NT-Xent and the gradient sum do not care
+is split 8 / 8 between the workers; one step, as in test_mirrored_training. NT-Xent and the gradient sum do not care
 which worker holds which image pair, so the loss and, with synchronised
 batch norm, the weights equal those of one device on the same global batches.
 """
@@ -34,7 +34,7 @@ def free_ports(count: int) -> list[int]:
 def runs(tmp_path_factory):
     directory = tmp_path_factory.mktemp("multi_worker")
     rng = np.random.default_rng()
-    data = global_batches(rng, batch=BATCH, batches=2)
+    data = global_batches(rng, batch=BATCH, batches=1)
     keras.utils.set_random_seed(int(rng.integers(2**31)))
     model = build_model("sgd")
     weights_path = str(directory / "sgd.weights.h5")
@@ -44,7 +44,7 @@ def runs(tmp_path_factory):
               "weights_sgd": np.array(weights_path)}
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     workers = [
-        run_check("worker", inputs, directory, background=True, name=f"worker{index}",
+        run_check("fit", inputs, directory, background=True, name=f"worker{index}",
                   env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
         for index in range(2)
     ]
@@ -69,7 +69,7 @@ def test_two_workers_report_the_single_device_loss(runs):
     _, single, workers = runs
     for outputs in workers:
         assert int(outputs["replicas"]) == 2
-        assert int(outputs["sgd_iterations"]) == single["iterations"] == 2
+        assert int(outputs["sgd_iterations"]) == single["iterations"] == 1
         for name in ("loss", "contrastive_accuracy"):
             np.testing.assert_allclose(outputs[f"sgd_history_{name}"], single["history"][name], rtol=1e-5, atol=1e-6)
             np.testing.assert_allclose(outputs[f"sgd_evaluate_{name}"], single["evaluate"][name],
