@@ -14,9 +14,8 @@ from keras_contrastive.evaluation.alignment import alignment
 from keras_contrastive.evaluation.effective_rank import effective_rank
 from keras_contrastive.evaluation.embed import embed
 from keras_contrastive.evaluation.embedding_std import embedding_std
-from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
-from keras_contrastive.evaluation.linear_probe import linear_probe_accuracy
+from keras_contrastive.evaluation.report import score_features
 from keras_contrastive.evaluation.training_history import load_training_history
 from keras_contrastive.evaluation.uniformity import uniformity
 from keras_contrastive.plots import plot_embedding_map, plot_retrieval_grid, plot_training_curves
@@ -114,6 +113,8 @@ def write_evaluation_report(
         plot_training_curves(metrics, out / "training_curves.png", epochs=epochs)
         plots["training_curves"] = "training_curves.png"
 
+    scores = score_features((train_embeddings, train_labels), (test_embeddings, test_labels),
+                            k=k, temperature=temperature, probe_epochs=probe_epochs, seed=seed)
     report = {
         **(metadata or {}),
         "train_images": int(len(train_images)),
@@ -121,13 +122,11 @@ def write_evaluation_report(
         "knn": {
             "k": int(k),
             "temperature": temperature,
-            "accuracy": knn_accuracy(train_embeddings, train_labels, test_embeddings, test_labels,
-                                     k=k, temperature=temperature),
+            "accuracy": scores["knn_accuracy"],
         },
         "linear_probe": {
             "epochs": int(probe_epochs),
-            "accuracy": linear_probe_accuracy(train_embeddings, train_labels, test_embeddings, test_labels,
-                                              epochs=probe_epochs, seed=seed),
+            "accuracy": scores["linear_probe_accuracy"],
         },
         "health": health,
         "plots": plots,

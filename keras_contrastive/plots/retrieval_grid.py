@@ -30,9 +30,9 @@ def plot_retrieval_grid(
     """Writes a PNG with one row per query: the query, then its `k` nearest gallery images.
 
     Neighbours are ranked by cosine similarity of the embeddings, most
-    similar first. The query has a blue frame; a neighbour of the query's
-    label a green one, any other a red one. Each cell is titled with its
-    label (and, for neighbours, the similarity).
+    similar first. The query has a blue frame and a bold title; a neighbour
+    of the query's label a green frame, any other a red one. Each cell is
+    titled with its label (and, for neighbours, the similarity).
 
     Args:
         query_images: `(Q, H, W, C)` raw images in [0, 255] (C is 1 or 3).
@@ -88,7 +88,7 @@ def plot_retrieval_grid(
     figure = new_figure(width, height)
     name = (lambda label: class_names[label]) if class_names is not None else str
     for row in range(rows):
-        cells = [(query_images[row], f"query: {name(query_labels[row])}", _QUERY_FRAME)]
+        cells = [(query_images[row], str(name(query_labels[row])), _QUERY_FRAME)]
         for index in neighbours[row]:
             correct = gallery_labels[index] == query_labels[row]
             cells.append((
@@ -102,7 +102,7 @@ def plot_retrieval_grid(
             bottom = ((rows - 1 - row) * (cell_size + title_height) + margin) / height
             axes = figure.add_axes((left, bottom, (cell_size - 2 * margin) / width, (cell_size - 2 * margin) / height))
             _show(axes, image)
-            axes.set_title(title, fontsize=8, pad=3)
+            axes.set_title(title, fontsize=8, pad=3, fontweight="bold" if column == 0 else "normal")
             axes.set_xticks([])
             axes.set_yticks([])
             for spine in axes.spines.values():
