@@ -64,7 +64,18 @@ class ContrastiveModel(keras.Model):
     applies the gradients and then the method's after-step updates.
 
     `call` is the encoder's embedding, so `predict`, a saved model and an
-    exported one all compute the same thing.
+    exported one all compute the same thing (as float32 under a
+    mixed-precision policy).
+
+    Built and compiled under `strategy.scope()` of a `MirroredStrategy` or
+    `MultiWorkerMirroredStrategy`, `fit` runs unchanged: each replica's loss
+    (NT-Xent gathers the negatives of all replicas) is divided by the number
+    of replicas before the optimizer sums the gradients, and the reported
+    metrics are those of the global batch. Use synchronised batch norm
+    (`keras.layers.BatchNormalization(synchronized=True)`) for the
+    distributed step to equal the single-device step on the global batch.
+    Under `mixed_float16` the loss is float32 before Keras's loss scaling,
+    and the replicas agree on skipping steps that overflowed.
 
     Args:
         encoder: A built `keras.Model` mapping images `(batch, H, W, C)` to

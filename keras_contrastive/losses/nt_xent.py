@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.losses.cross_replica import all_gather_batch
+from keras_contrastive.losses.cross_replica import all_gather_batch, num_replicas_in_sync
 from keras_contrastive.losses.validation import (
     check_positive_temperature,
     check_view_pair,
@@ -52,11 +52,13 @@ def nt_xent_logits(
     z = tf.concat([z_a, z_b], axis=0)
     z = tf.math.l2_normalize(tf.cast(z, tf.float32), axis=1)
     n = tf.shape(z)[0] // 2
-    # One gather for both views keeps each image's pair together; with one
-    # replica it returns the batch itself and start 0.
-    pairs, start = all_gather_batch(tf.stack(tf.split(z, 2, axis=0), axis=1))
-    candidates = tf.concat([pairs[:, 0], pairs[:, 1]], axis=0)
-    global_n = tf.shape(pairs)[0]
+    if num_replicas_in_sync() == 1:
+        candidates, start, global_n = z, 0, n
+    else:
+        # One gather for both views keeps each image's pair together.
+        pairs, start = all_gather_batch(tf.stack(tf.split(z, 2, axis=0), axis=1))
+        candidates = tf.concat([pairs[:, 0], pairs[:, 1]], axis=0)
+        global_n = tf.shape(pairs)[0]
     local_a = tf.range(start, start + n)
     local_b = local_a + global_n
     logits = tf.matmul(z, candidates, transpose_b=True) / temperature
