@@ -1,7 +1,7 @@
 """Distributed runs in a fresh process: `python -m tests.distribute.replicas CHECKS INPUTS.npz OUTPUTS.npz`.
 
 Logical devices must be configured before TensorFlow first uses the CPU, so
-the tests in this folder run these checks in a subprocess (`run_check`) and
+the tests in this folder run these checks in a subprocess (`Check`) and
 compare what they write with single-device results computed in the test
 process. CHECKS is one or more of these, separated by commas:
 
@@ -29,21 +29,38 @@ import numpy as np
 REPOSITORY = Path(__file__).resolve().parents[2]
 
 
-def run_check(check: str, inputs: dict, directory: Path, env: dict | None = None,
-              background: bool = False, name: str = "run"):
-    """Starts `check` in a new Python process with `inputs`; returns its outputs (or the process)."""
-    inputs_path, outputs_path = directory / f"{name}_inputs.npz", directory / f"{name}_outputs.npz"
-    np.savez(inputs_path, **inputs)
-    command = [sys.executable, "-m", "tests.distribute.replicas", check, str(inputs_path), str(outputs_path)]
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
-    if background:
-        return subprocess.Popen(command, cwd=REPOSITORY, env=environment,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    finished = subprocess.run(command, cwd=REPOSITORY, env=environment, capture_output=True,
-                              text=True, timeout=240)
-    assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-5000:]
-    with np.load(outputs_path) as outputs:
-        return dict(outputs)
+class Check:
+    """`checks` running in a new Python process with `inputs`; `result()` waits for its outputs."""
+
+    def __init__(self, checks: str, inputs: dict, directory: Path, env: dict | None = None, name: str = "run"):
+        inputs_path = directory / f"{name}_inputs.npz"
+        self.outputs_path = directory / f"{name}_outputs.npz"
+        np.savez(inputs_path, **inputs)
+        command = [sys.executable, "-m", "tests.distribute.replicas", checks, str(inputs_path),
+                   str(self.outputs_path)]
+        environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+        self.process = subprocess.Popen(command, cwd=REPOSITORY, env=environment, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+
+    def stop(self) -> None:
+        """Kills the process if it is still running."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def result(self, timeout: float = 240) -> dict:
+        try:
+            log = self.process.communicate(timeout=timeout)[0]
+        finally:
+            self.stop()
+        assert self.process.returncode == 0, log[-6000:]
+        with np.load(self.outputs_path) as outputs:
+            return dict(outputs)
+
+
+def run_check(checks: str, inputs: dict, directory: Path) -> dict:
+    """Runs `checks` in a new Python process with `inputs` and returns its outputs."""
+    return Check(checks, inputs, directory).result()
 
 
 def _split(array, sizes):

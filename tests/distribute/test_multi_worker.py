@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from tests.distribute.models import build_model, global_batches, train
-from tests.distribute.replicas import run_check
+from tests.distribute.replicas import Check
 
 BATCH = 16
 
@@ -44,25 +44,17 @@ def runs(tmp_path_factory):
               "weights_sgd": np.array(weights_path)}
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     workers = [
-        run_check("fit", inputs, directory, background=True, name=f"worker{index}",
-                  env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
+        Check("fit", inputs, directory, name=f"worker{index}",
+              env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
         for index in range(2)
     ]
-    logs = []
     try:
-        for worker in workers:
-            logs.append(worker.communicate(timeout=240)[0])
+        single = train("sgd", weights_path, data, BATCH)
+        outputs = [worker.result() for worker in workers]
     finally:
         for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    for worker, log in zip(workers, logs):
-        assert worker.returncode == 0, log[-5000:]
-    outputs = []
-    for index in range(2):
-        with np.load(directory / f"worker{index}_outputs.npz") as stored:
-            outputs.append(dict(stored))
-    return initial, train("sgd", weights_path, data, BATCH), outputs
+            worker.stop()
+    return initial, single, outputs
 
 
 def test_two_workers_report_the_single_device_loss(runs):
