@@ -40,7 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--encoder", default="small_cnn", choices=["small_cnn", "resnet18"])
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
-    train.add_argument("--learning-rate", type=float, help="peak Adam learning rate (10%% warmup, then cosine decay)")
+    train.add_argument("--optimizer", default="adam", choices=["adam", "lars"],
+                       help="Adam, or LARS as in SimCLR (weight decay 1e-6; biases and batch norm excluded)")
+    train.add_argument("--learning-rate", type=float,
+                       help="peak learning rate, reached after a 10%% warmup, then cosine decay "
+                       "(default: the data set's for Adam, 0.3 x batch / 256 for LARS)")
     train.add_argument("--temperature", type=float)
     train.add_argument("--projection-dim", type=int, help="width of the method's projection (default: the method's)")
     train.add_argument("--crop-scale", type=float, help="smallest crop area fraction of the augmentation")
@@ -133,7 +137,13 @@ def _train(args: argparse.Namespace) -> dict:
         tf.data.Dataset.from_tensor_slices(val_data), augment,
         batch_size=min(settings["batch_size"], len(test_images)), shuffle_buffer=None,
     )
-    model.compile(optimizer=kc.training.warmup_cosine_adam(settings["learning_rate"], steps), jit_compile=args.jit_compile)
+    if args.optimizer == "lars":
+        if args.learning_rate is None:  # SimCLR's rule for LARS
+            settings["learning_rate"] = 0.3 * settings["batch_size"] / 256
+        optimizer = kc.optimizers.LARS(kc.training.warmup_cosine(settings["learning_rate"], steps))
+    else:
+        optimizer = kc.training.warmup_cosine_adam(settings["learning_rate"], steps)
+    model.compile(optimizer=optimizer, jit_compile=args.jit_compile)
 
     # Checkpoints at every epoch's end; a killed run started again resumes
     # from the last one with its optimizer and method state (and its step
@@ -167,6 +177,7 @@ def _train(args: argparse.Namespace) -> dict:
         "train_images": int(len(train_images)),
         "train_seconds": round(train_seconds, 1),
         "resumed_after_epoch": resumed_epoch,
+        "optimizer": args.optimizer,
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
         "final_loss": float(history.history["loss"][-1]),
         "accuracy": results,

@@ -13,13 +13,13 @@ from keras_contrastive.methods.method import Method
 from keras_contrastive.model import ContrastiveModel
 
 
-def warmup_cosine_adam(
+def warmup_cosine(
     peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.1
-) -> keras.optimizers.Adam:
-    """Adam whose learning rate rises linearly to its peak, then decays to 0 on a cosine.
+) -> keras.optimizers.schedules.CosineDecay:
+    """A learning rate that rises linearly to its peak, then decays to 0 on a cosine.
 
-    Keras's `CosineDecay` with `warmup_target`; the warmup takes
-    `warmup_fraction` of the steps.
+    Keras's `CosineDecay` with `warmup_target`, as in the SimCLR recipe; the
+    warmup takes `warmup_fraction` of the steps.
 
     Args:
         peak_learning_rate: The learning rate at the end of the warmup.
@@ -27,20 +27,30 @@ def warmup_cosine_adam(
         warmup_fraction: Share of the steps spent warming up, in [0, 1).
 
     Returns:
-        A `keras.optimizers.Adam`.
+        A `keras.optimizers.schedules.CosineDecay`.
 
     Example:
-    >>> model.compile(optimizer=warmup_cosine_adam(8e-3, epochs * steps_per_epoch))
+    >>> optimizer = kc.optimizers.LARS(warmup_cosine(0.3 * batch_size / 256, total_steps))
     """
     if int(total_steps) != total_steps or total_steps < 1:
         raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}.")
     if not 0 <= warmup_fraction < 1:
         raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}.")
     warmup = int(total_steps * warmup_fraction)
-    schedule = keras.optimizers.schedules.CosineDecay(
+    return keras.optimizers.schedules.CosineDecay(
         0.0, max(total_steps - warmup, 1), warmup_target=peak_learning_rate, warmup_steps=warmup
     )
-    return keras.optimizers.Adam(schedule)
+
+
+def warmup_cosine_adam(
+    peak_learning_rate: float, total_steps: int, warmup_fraction: float = 0.1
+) -> keras.optimizers.Adam:
+    """Adam under `warmup_cosine(peak_learning_rate, total_steps, warmup_fraction)`.
+
+    Example:
+    >>> model.compile(optimizer=warmup_cosine_adam(8e-3, epochs * steps_per_epoch))
+    """
+    return keras.optimizers.Adam(warmup_cosine(peak_learning_rate, total_steps, warmup_fraction))
 
 
 def train_encoder(

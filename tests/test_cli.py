@@ -27,6 +27,17 @@ def test_train_on_digits_saves_the_model_and_reports_the_three_encoders(tmp_path
     assert (out / "serving" / "1" / "saved_model.pb").exists()
 
 
+def test_train_with_lars_uses_simclrs_learning_rate_rule(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "digits", "--epochs", "1", "--batch-size", "64",
+                 "--train-subset", "256", "--optimizer", "lars", "--out", str(out)])
+    assert code == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["optimizer"] == "lars" and report["optimizer_steps"] == 256 // 64
+    assert report["settings"]["learning_rate"] == pytest.approx(0.3 * 64 / 256)
+    assert report["final_loss"] == report["final_loss"]  # finite, not NaN
+
+
 def test_export_command_writes_the_next_version(tmp_path, capsys):
     model = kc.ContrastiveModel(kc.encoders.small_cnn((8, 8, 1), widths=(8,)), kc.methods.SimCLR())
     model.save(tmp_path / "m.keras")
