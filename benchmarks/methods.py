@@ -38,10 +38,10 @@ RECIPES = {
     "simclr": dict(learning_rate=1e-2, method=dict(temperature=0.2)),
     "moco": dict(learning_rate=1e-2, method=dict(temperature=0.2, queue_size=4096)),
     "nnclr": dict(learning_rate=1e-2, method=dict(temperature=0.2, support_set_size=4096)),
-    "byol": dict(learning_rate=3e-3, method=dict()),
+    "byol": dict(learning_rate=1e-3, method=dict()),
     "simsiam": dict(learning_rate=3e-3, method=dict()),
     "barlow_twins": dict(learning_rate=1e-2, method=dict()),
-    "vicreg": dict(learning_rate=1e-2, method=dict()),
+    "vicreg": dict(learning_rate=2e-3, method=dict()),
     "supcon": dict(learning_rate=1e-2, method=dict(temperature=0.2)),
     "triplet": dict(learning_rate=1e-2, method=dict(margin=0.2, mining="semi_hard")),
     "pair_margin": dict(learning_rate=1e-2, method=dict(margin=1.0)),
@@ -148,10 +148,17 @@ def main(argv=None) -> int:
         print(f"| {name} | {scores['knn_accuracy']:.4f} | {scores['linear_probe_accuracy']:.4f} | - |")
 
     if not args.no_sensitivity:
-        temperature_runs = [run("simclr", args, train, test, seed, method=dict(temperature=t))
-                            for t in TEMPERATURES for seed in seeds]
-        batch_runs = [run("simclr", args, train, test, seed, batch_size=b)
-                      for b in BATCH_SIZES for seed in seeds]
+        # The table's SimCLR runs are the sweeps' points at the recipe's settings.
+        table_runs = method_runs.get("simclr") or [run("simclr", args, train, test, seed) for seed in seeds]
+        recipe_temperature = RECIPES["simclr"]["method"]["temperature"]
+        temperature_runs = table_runs + [
+            run("simclr", args, train, test, seed, method=dict(temperature=t))
+            for t in TEMPERATURES if t != recipe_temperature for seed in seeds
+        ]
+        batch_runs = table_runs + [
+            run("simclr", args, train, test, seed, batch_size=b)
+            for b in BATCH_SIZES if b != args.batch_size and b <= len(train[0]) for seed in seeds
+        ]
         report.update(temperature_sweep=temperature_runs, batch_sweep=batch_runs)
         plot = plot_sensitivity(temperature_runs, batch_runs, baseline,
                                 Path(args.out) / "simclr_sensitivity.png")
