@@ -155,11 +155,12 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
     height, width, channels = spec["input_shape"]
     print(f"\n{arch}: {height}x{width}x{channels}, widths {spec['widths']}, batch {spec['batch_size']}, "
           f"jit_compile={jit_compile}, median of {rounds} interleaved rounds of {steps} steps")
-    print(f"  {'contestant':<12} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10}")
+    print(f"  {'contestant':<12} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10}  rounds")
     for name, values in rates.items():
         rate = float(np.median(values))
         gflops = rate * flops_per_image / 1e9
-        print(f"  {name:<12} {rate:9.1f} {ours / rate:10.2f} {gflops:8.1f} {gflops / peak:10.1%}")
+        print(f"  {name:<12} {rate:9.1f} {ours / rate:10.2f} {gflops:8.1f} {gflops / peak:10.1%}  "
+              + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
     for line in skipped:
         print(f"  {line}")
