@@ -64,6 +64,7 @@ def train_encoder(
     learning_rate: float = 1e-2,
     seed: int = 0,
     verbose: int = 0,
+    callbacks: list | None = None,
 ) -> tuple[ContrastiveModel, keras.callbacks.History, float]:
     """Trains `encoder` with `method` on an array of images, as the benchmarks and tests do.
 
@@ -81,6 +82,7 @@ def train_encoder(
         learning_rate: Peak learning rate.
         seed: Seed of the shuffling.
         verbose: `fit`'s verbosity.
+        callbacks: Keras callbacks for `fit`.
 
     Returns:
         `(model, history, training_seconds)`.
@@ -98,5 +100,5 @@ def train_encoder(
     steps = epochs * (len(images) // batch_size)
     model.compile(optimizer=warmup_cosine_adam(learning_rate, steps))
     started = time.perf_counter()
-    history = model.fit(views, epochs=epochs, verbose=verbose)
+    history = model.fit(views, epochs=epochs, verbose=verbose, callbacks=callbacks)
     return model, history, time.perf_counter() - started
