@@ -6,7 +6,7 @@ _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from keras_contrastive import augment, data, encoders, evaluation, export, losses, methods  # noqa: E402
 from keras_contrastive import callbacks, plots  # noqa: E402
-from keras_contrastive import optimizers  # noqa: E402
+from keras_contrastive import layers, optimizers  # noqa: E402
 from keras_contrastive import training  # noqa: E402
 from keras_contrastive.loading import load_model  # noqa: E402
 from keras_contrastive.model import ContrastiveModel  # noqa: E402
@@ -21,6 +21,7 @@ __all__ = [
     "encoders",
     "evaluation",
     "export",
+    "layers",
     "load_model",
     "losses",
     "methods",
