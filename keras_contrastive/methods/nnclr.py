@@ -67,9 +67,8 @@ class NNCLR(ProjectionMethod):
         self.support_set = EmbeddingQueue(self.support_set_size, name="support_set")
         self.support_set.build((None, self.projection_dim))
 
-    def nearest_neighbours(self, projections: tf.Tensor) -> tf.Tensor:
-        """The support set's most cosine-similar entry to each projection."""
-        normalised = tf.math.l2_normalize(tf.cast(projections, tf.float32), axis=1)
+    def nearest_neighbours(self, normalised: tf.Tensor) -> tf.Tensor:
+        """The support set's most cosine-similar entry to each L2-normalised float32 projection."""
         similarities = tf.matmul(normalised, self.support_set.embeddings, transpose_b=True)
         return tf.gather(self.support_set.embeddings, tf.argmax(similarities, axis=1))
 
@@ -78,16 +77,15 @@ class NNCLR(ProjectionMethod):
     ) -> dict[str, tf.Tensor]:
         projections = self.project(encoder, view_a, view_b, training)
         predictions = self.predictor(projections, training=training)
-        z_a, z_b = tf.split(projections, 2, axis=0)
+        normalised = tf.stop_gradient(tf.math.l2_normalize(tf.cast(projections, tf.float32), axis=1))
+        z_a, z_b = tf.split(normalised, 2, axis=0)
         p_a, p_b = tf.split(predictions, 2, axis=0)
-        neighbours_a = tf.stop_gradient(self.nearest_neighbours(z_a))
-        neighbours_b = tf.stop_gradient(self.nearest_neighbours(z_b))
+        neighbours_a = self.nearest_neighbours(z_a)
+        neighbours_b = self.nearest_neighbours(z_b)
         loss_a, accuracy_a = info_nce_and_accuracy(neighbours_a, p_b, None, self.temperature)
         loss_b, accuracy_b = info_nce_and_accuracy(neighbours_b, p_a, None, self.temperature)
         if training:
-            self.support_set.enqueue(
-                tf.stop_gradient(tf.math.l2_normalize(tf.cast(z_a, tf.float32), axis=1))
-            )
+            self.support_set.enqueue(z_a)
         return {
             "loss": (loss_a + loss_b) / 2.0,
             "contrastive_accuracy": (accuracy_a + accuracy_b) / 2.0,
