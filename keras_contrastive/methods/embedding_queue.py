@@ -5,15 +5,18 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.cross_replica import all_gather_batch
+
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
 class EmbeddingQueue(keras.layers.Layer):
     """A ring buffer of `size` L2-normalised embeddings, saved with the model.
 
     It starts filled with random unit vectors, as in MoCo. `enqueue` writes
-    a batch over the oldest rows inside the compiled step; the contents and
-    the write position are non-trainable variables, so they are saved with
-    the model and training resumes with the same queue.
+    a batch over the oldest rows inside the compiled step; the contents, the
+    write position and the number of rows written so far (`filled`, at most
+    `size`) are non-trainable variables, so they are saved with the model and
+    training resumes with the same queue.
 
     Args:
         size: Number of embeddings kept; at least the batch enqueued.
@@ -42,6 +45,9 @@ class EmbeddingQueue(keras.layers.Layer):
         self.pointer = self.add_weight(
             shape=(), initializer="zeros", trainable=False, dtype="int32", name="pointer"
         )
+        self.filled = self.add_weight(
+            shape=(), initializer="zeros", trainable=False, dtype="int32", name="filled"
+        )
         self.built = True
 
     def call(self, inputs=None):
@@ -49,7 +55,13 @@ class EmbeddingQueue(keras.layers.Layer):
         return self.embeddings
 
     def enqueue(self, batch: tf.Tensor) -> None:
-        """Writes `batch` (`(N, dim)`, N <= size) over the oldest rows."""
+        """Writes `batch` (`(N, dim)`, N <= size) over the oldest rows.
+
+        Inside `strategy.run` with several replicas, every replica writes the
+        batches of all replicas, in replica order (N is then the global
+        batch), so the replicas' copies of the queue stay identical and equal
+        to the queue of a single-device run on the global batch.
+        """
         batch_size = batch.shape[0]
         if batch_size is not None and batch_size > self.size:
             raise ValueError(
@@ -57,6 +69,7 @@ class EmbeddingQueue(keras.layers.Layer):
                 f"{batch_size} was enqueued; make the queue at least as large as "
                 "the batch."
             )
+        batch, _ = all_gather_batch(tf.stop_gradient(batch))
         n = tf.shape(batch)[0]
         tf.debugging.assert_less_equal(
             n, self.size, message=f"The queue holds {self.size} embeddings; the batch is larger."
@@ -68,6 +81,15 @@ class EmbeddingQueue(keras.layers.Layer):
             )
         )
         self.pointer.assign((self.pointer + n) % self.size)
+        self.filled.assign(tf.minimum(self.filled + n, self.size))
+
+    def written_rows(self) -> tf.Tensor:
+        """A `(size,)` boolean mask of the rows that hold enqueued embeddings.
+
+        Rows are written in order from 0 until the queue is full, so these
+        are the first `filled` rows.
+        """
+        return tf.range(self.size) < self.filled
 
     def get_config(self) -> dict:
         config = super().get_config()

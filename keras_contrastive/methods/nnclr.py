@@ -22,7 +22,10 @@ class NNCLR(ProjectionMethod):
     prediction towards the neighbour of the other view, the batch's other
     predictions being the negatives, symmetric over the views. The support
     set is a queue in the method's variables, updated with view a's
-    projections inside the compiled step.
+    projections inside the compiled step. Neighbours are drawn only from
+    projections already written to it, never from its random initial rows;
+    on the very first step, when it holds none, each projection is its own
+    positive, as in SimCLR.
 
     Args:
         projection_dim: Width of the projection (256 in the paper).
@@ -68,9 +71,16 @@ class NNCLR(ProjectionMethod):
         self.support_set.build((None, self.projection_dim))
 
     def nearest_neighbours(self, normalised: tf.Tensor) -> tf.Tensor:
-        """The support set's most cosine-similar entry to each L2-normalised float32 projection."""
-        similarities = tf.matmul(normalised, self.support_set.embeddings, transpose_b=True)
-        return tf.gather(self.support_set.embeddings, tf.argmax(similarities, axis=1))
+        """The support set's most cosine-similar written entry to each L2-normalised float32 projection.
+
+        While the support set holds no projections yet, the projections themselves.
+        """
+        support = self.support_set.embeddings
+        similarities = tf.matmul(normalised, support, transpose_b=True)
+        # Cosine similarities are at least -1, so -2 puts unwritten rows last.
+        similarities = tf.where(self.support_set.written_rows()[None, :], similarities, -2.0)
+        neighbours = tf.gather(support, tf.argmax(similarities, axis=1))
+        return tf.where(self.support_set.filled > 0, neighbours, normalised)
 
     def compute_loss_and_metrics(
         self, encoder, view_a, view_b, labels=None, training=False

@@ -12,7 +12,8 @@ def test_enqueue_is_a_ring_buffer_overwriting_the_oldest_rows():
     queue.build((None, dim))
     start = queue.embeddings.numpy()
     np.testing.assert_allclose(np.linalg.norm(start, axis=1), 1.0, rtol=1e-5)
-    expected, pointer = start.copy(), 0
+    expected, pointer, written = start.copy(), 0, 0
+    assert not queue.written_rows().numpy().any()
     enqueue = tf.function(queue.enqueue)
     rng = np.random.default_rng()
     for batch_size in (4, 4, 4, 7, 10):
@@ -21,8 +22,11 @@ def test_enqueue_is_a_ring_buffer_overwriting_the_oldest_rows():
         for row in batch:
             expected[pointer] = row
             pointer = (pointer + 1) % size
+        written = min(written + batch_size, size)
         np.testing.assert_array_equal(queue.embeddings.numpy(), expected)
         assert int(queue.pointer.numpy()) == pointer
+        assert int(queue.filled.numpy()) == written
+        np.testing.assert_array_equal(queue.written_rows().numpy(), np.arange(size) < written)
 
 
 def test_a_batch_larger_than_the_queue_is_refused():

@@ -115,6 +115,20 @@ def test_nnclr_adds_view_a_projections_to_its_support_set():
     np.testing.assert_allclose(method.support_set.embeddings.numpy()[:BATCH], expected, atol=1e-5)
 
 
+def test_nnclr_draws_neighbours_only_from_written_projections():
+    method = make_model("nnclr").method
+    rng = np.random.default_rng()
+    queries = rng.normal(size=(BATCH, method.projection_dim))
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    # Empty support set: each projection is its own positive, never a random initial row.
+    np.testing.assert_array_equal(method.nearest_neighbours(tf.constant(queries, tf.float32)), queries.astype(np.float32))
+    written = rng.normal(size=(3, method.projection_dim))
+    written /= np.linalg.norm(written, axis=1, keepdims=True)
+    method.support_set.enqueue(tf.constant(written, tf.float32))
+    expected = written[np.argmax(queries @ written.T, axis=1)]
+    np.testing.assert_allclose(method.nearest_neighbours(tf.constant(queries, tf.float32)), expected, atol=1e-6)
+
+
 def test_evaluation_changes_no_state():
     model = make_model("moco")
     state = [v.numpy() for v in model.method.weights]
