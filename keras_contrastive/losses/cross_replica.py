@@ -54,3 +54,32 @@ def all_gather_batch(local: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     sizes = context.all_gather(tf.shape(local, out_type=tf.int32)[:1], axis=0)
     start = tf.reduce_sum(sizes[: context.replica_id_in_sync_group])
     return global_batch, start
+
+
+def all_gather_views(z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Gathers both views of every replica's images, keeping each image's views together.
+
+    Args:
+        z: `(2n, ...)` this replica's views `a` of its n images, then their
+            views `b`.
+
+    Returns:
+        A tuple `(candidates, selves)`: `(2N, ...)` the views `a` of all
+        replicas in replica order, then their views `b` (exactly the rows of
+        the concatenated global batch on one device), and the int32 `(2n,)`
+        index of each of this replica's rows in `candidates`. With one
+        replica, `z` itself and `0 .. 2n - 1`.
+
+    Example:
+    >>> # Inside strategy.run, on replica 1 of 2 with 4 images each:
+    >>> candidates, selves = all_gather_views(z)  # (16, D); [4..7, 12..15]
+    """
+    z = tf.convert_to_tensor(z)
+    n = tf.shape(z)[0] // 2
+    if num_replicas_in_sync() == 1:
+        return z, tf.range(2 * n)
+    # One gather for both views keeps each image's pair together.
+    pairs, start = all_gather_batch(tf.stack(tf.split(z, 2, axis=0), axis=1))
+    global_n = tf.shape(pairs)[0]
+    own = tf.range(start, start + n)
+    return tf.concat([pairs[:, 0], pairs[:, 1]], axis=0), tf.concat([own, own + global_n], axis=0)

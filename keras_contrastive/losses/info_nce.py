@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.cross_replica import all_gather_batch
 from keras_contrastive.losses.validation import (
     check_positive_temperature,
     check_view_pair,
@@ -16,22 +17,29 @@ def info_nce_logits(
     keys: tf.Tensor,
     negatives: tf.Tensor | None = None,
     temperature: float = 0.1,
-) -> tf.Tensor:
-    """The `(N, N + K)` logits of InfoNCE; the positive of row `i` is column `i`.
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The logits of InfoNCE and the index of each query's key among them.
 
     Row `i` holds the cosine similarities of query `i` with the N keys, then
-    with the K negatives, all divided by `temperature`.
+    with the K negatives, all divided by `temperature`; its positive is
+    column `i`. Inside `strategy.run` of a `tf.distribute` strategy with
+    several replicas, the keys are those of all replicas, in replica order
+    (as on one device given the concatenated global batch), followed by this
+    replica's negatives; the rows are this replica's n queries and their
+    positives are offset by the replica's first row in the global batch.
+    Gradients reach the replica that owns each key (see `all_gather_batch`).
 
     Args and shapes as in `info_nce`.
 
     Returns:
-        Float32 `(N, N + K)` logits (`(N, N)` without negatives).
+        A tuple `(logits, positives)`: float32 `(n, N + K)` (`(n, N)` without
+        negatives) and int32 `(n,)`, where n = N on one device.
     """
     check_positive_temperature(temperature)
     queries, keys = tf.convert_to_tensor(queries), tf.convert_to_tensor(keys)
     check_view_pair(queries, keys)
     queries = tf.math.l2_normalize(tf.cast(queries, tf.float32), axis=1)
-    candidates = tf.cast(keys, tf.float32)
+    candidates, start = all_gather_batch(tf.math.l2_normalize(tf.cast(keys, tf.float32), axis=1))
     if negatives is not None:
         negatives = tf.convert_to_tensor(negatives)
         if negatives.shape.rank != 2 or not negatives.shape[1:].is_compatible_with(
@@ -41,9 +49,10 @@ def info_nce_logits(
                 "negatives must be a (K, dim) batch with the queries' dim "
                 f"{queries.shape[1]}, got shape {negatives.shape}."
             )
-        candidates = tf.concat([candidates, tf.cast(negatives, tf.float32)], axis=0)
-    candidates = tf.math.l2_normalize(candidates, axis=1)
-    return tf.matmul(queries, candidates, transpose_b=True) / temperature
+        negatives = tf.math.l2_normalize(tf.cast(negatives, tf.float32), axis=1)
+        candidates = tf.concat([candidates, negatives], axis=0)
+    logits = tf.matmul(queries, candidates, transpose_b=True) / temperature
+    return logits, start + tf.range(tf.shape(queries)[0])
 
 
 def info_nce_per_anchor(
@@ -52,10 +61,13 @@ def info_nce_per_anchor(
     negatives: tf.Tensor | None = None,
     temperature: float = 0.1,
 ) -> tf.Tensor:
-    """InfoNCE of each of the N queries: float32 `(N,)`. Args as in `info_nce`."""
-    return _cross_entropy_of_diagonal(
-        info_nce_logits(queries, keys, negatives, temperature)
-    )
+    """InfoNCE of each of the N queries: float32 `(N,)`. Args as in `info_nce`.
+
+    Under a strategy with several replicas, the `(n,)` losses of this
+    replica's queries against the keys of all replicas.
+    """
+    logits, positives = info_nce_logits(queries, keys, negatives, temperature)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits)
 
 
 def info_nce_and_accuracy(
@@ -72,9 +84,10 @@ def info_nce_and_accuracy(
     Returns:
         A tuple of float32 scalars `(loss, accuracy)`.
     """
-    logits = info_nce_logits(queries, keys, negatives, temperature)
-    loss = tf.reduce_mean(_cross_entropy_of_diagonal(logits))
-    positives = tf.range(tf.shape(logits)[0])
+    logits, positives = info_nce_logits(queries, keys, negatives, temperature)
+    loss = tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits)
+    )
     hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), positives)
     return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
 
@@ -91,7 +104,9 @@ def info_nce(
     is scored against every key of the batch and every negative; its own key
     `i` is the positive, the other N - 1 keys and the K negatives (a memory
     bank or MoCo's queue) are the negatives. Computed in float32 whatever the
-    input dtype.
+    input dtype. Inside `strategy.run` with several replicas, the keys of all
+    replicas are candidates, as on one device given the global batch; each
+    replica returns the mean over its own queries.
 
     Args:
         queries: `(N, D)` query embeddings, N >= 2.
@@ -107,13 +122,6 @@ def info_nce(
     >>> loss = info_nce(q, q + 0.1 * tf.random.normal((8, 16)), queue, 0.2)
     """
     return tf.reduce_mean(info_nce_per_anchor(queries, keys, negatives, temperature))
-
-
-def _cross_entropy_of_diagonal(logits: tf.Tensor) -> tf.Tensor:
-    """Softmax cross-entropy of each row of `logits` with column `i` as row `i`'s target."""
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.range(tf.shape(logits)[0]), logits=logits
-    )
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.losses.cross_replica import all_gather_batch, num_replicas_in_sync
+from keras_contrastive.losses.cross_replica import all_gather_views
 from keras_contrastive.losses.validation import (
     check_positive_temperature,
     check_view_pair,
@@ -32,7 +32,7 @@ def nt_xent_logits(
     on one device given the concatenated global batch. The rows are this
     replica's 2n anchors (its `a`, then its `b`), and the positives index
     the global columns. Gradients reach the replica that owns each row (see
-    `all_gather_batch`).
+    `all_gather_views`).
 
     Args:
         z_a: `(N, D)` embeddings of the first views. Any float dtype; the
@@ -51,20 +51,12 @@ def nt_xent_logits(
     check_view_pair(z_a, z_b)
     z = tf.concat([z_a, z_b], axis=0)
     z = tf.math.l2_normalize(tf.cast(z, tf.float32), axis=1)
-    n = tf.shape(z)[0] // 2
-    if num_replicas_in_sync() == 1:
-        candidates, start, global_n = z, 0, n
-    else:
-        # One gather for both views keeps each image's pair together.
-        pairs, start = all_gather_batch(tf.stack(tf.split(z, 2, axis=0), axis=1))
-        candidates = tf.concat([pairs[:, 0], pairs[:, 1]], axis=0)
-        global_n = tf.shape(pairs)[0]
-    local_a = tf.range(start, start + n)
-    local_b = local_a + global_n
+    candidates, selves = all_gather_views(z)
+    two_global_n = tf.shape(candidates)[0]
     logits = tf.matmul(z, candidates, transpose_b=True) / temperature
-    selves = tf.concat([local_a, local_b], axis=0)
-    logits -= _SELF_SIMILARITY_OFFSET * tf.one_hot(selves, 2 * global_n, dtype=tf.float32)
-    positives = tf.concat([local_b, local_a], axis=0)
+    logits -= _SELF_SIMILARITY_OFFSET * tf.one_hot(selves, two_global_n, dtype=tf.float32)
+    # The other view of the same image: half the candidates further on, cyclically.
+    positives = (selves + two_global_n // 2) % two_global_n
     return logits, positives
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.cross_replica import all_gather_batch, all_gather_views
 from keras_contrastive.losses.validation import (
     check_labels,
     check_positive_temperature,
@@ -26,8 +27,10 @@ def supcon(
     for anchor `i` with positives `P(i)`,
     `loss_i = -1/|P(i)| sum_{p in P(i)} log(exp(s_ip / T) / sum_{a != i} exp(s_ia / T))`.
     With all labels distinct this is NT-Xent. Computed in float32 whatever
-    the input dtype, over the batch given (under a `tf.distribute` strategy,
-    each replica's own batch).
+    the input dtype. Inside `strategy.run` of a `tf.distribute` strategy with
+    several replicas, the positives and the denominators range over the
+    global batch (features and labels are gathered as in `nt_xent`) and each
+    replica returns the mean over its own 2n anchors.
 
     Args:
         features_a: `(N, D)` projections of the first views, N >= 2.
@@ -51,15 +54,18 @@ def supcon(
     labels = check_labels(labels, features_a, "SupCon")
     features = tf.concat([features_a, features_b], axis=0)
     features = tf.math.l2_normalize(tf.cast(features, tf.float32), axis=1)
-    logits = tf.matmul(features, features, transpose_b=True) / temperature
-    is_self = tf.eye(tf.shape(features)[0], dtype=tf.bool)
+    candidates, selves = all_gather_views(features)
+    candidate_labels, _ = all_gather_batch(labels)
+    logits = tf.matmul(features, candidates, transpose_b=True) / temperature
+    is_self = tf.cast(tf.one_hot(selves, tf.shape(candidates)[0]), tf.bool)
     # -inf drops the anchor from its own denominator with zero gradient.
     log_denominators = tf.reduce_logsumexp(
         tf.where(is_self, -float("inf"), logits), axis=1, keepdims=True
     )
-    both_views = tf.concat([labels, labels], axis=0)
+    anchor_labels = tf.concat([labels, labels], axis=0)
+    candidate_labels = tf.concat([candidate_labels, candidate_labels], axis=0)
     positives = tf.logical_and(
-        tf.equal(both_views[:, None], both_views[None, :]), tf.logical_not(is_self)
+        tf.equal(anchor_labels[:, None], candidate_labels[None, :]), tf.logical_not(is_self)
     )
     log_probabilities = tf.where(positives, logits - log_denominators, 0.0)
     per_anchor = -tf.reduce_sum(log_probabilities, axis=1) / tf.reduce_sum(

@@ -7,6 +7,11 @@ process. CHECKS is one or more of these, separated by commas:
 
 - `nt_xent`: NT-Xent under `MirroredStrategy` on 2 logical CPUs; per replica,
   the logits, per-anchor losses and gradients with respect to its embeddings.
+- `gathered_losses`: InfoNCE (with a queue of negatives) and SupCon under
+  `MirroredStrategy` on 2 logical CPUs; per replica, its losses and the
+  gradients of its share of the global mean with respect to its inputs.
+- `queue`: an `EmbeddingQueue` enqueued on 2 replicas with different
+  batches; each replica's copy of its rows, pointer and fill count.
 - `overflow`: the model's agreement between replicas on skipping a step
   whose loss-scaled gradients overflowed on one replica.
 - `fit`: `ContrastiveModel.fit` and `evaluate` under `MirroredStrategy` on 2
@@ -105,6 +110,74 @@ def check_nt_xent(tf, strategy, inputs: dict) -> dict:
     return outputs
 
 
+def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
+    """InfoNCE and SupCon on each replica's slice (`sizes`) of one global batch.
+
+    Inputs `queries`, `keys`, `negatives`, `features_a`, `features_b`,
+    `labels`, `sizes`, `temperature`; outputs per replica
+    `info_nce_per_anchor_{r}`, `info_nce_gradient_{queries,keys}_{r}`,
+    `supcon_{r}` and `supcon_gradient_{a,b}_{r}`, where each gradient is of
+    the replica's share of the global mean (its losses' sum over all anchors).
+    """
+    from keras_contrastive.losses.info_nce import info_nce_per_anchor
+    from keras_contrastive.losses.supcon import supcon
+
+    temperature = float(inputs["temperature"])
+    sizes = inputs["sizes"].tolist()
+    global_n = float(sum(sizes))
+    names = ("queries", "keys", "features_a", "features_b", "labels")
+    slices = [_split(inputs[name], sizes) for name in names]
+    local = strategy.experimental_distribute_values_from_function(
+        lambda context: tuple(tf.constant(s[context.replica_id_in_sync_group]) for s in slices)
+    )
+    negatives = tf.constant(inputs["negatives"])
+
+    def replica_step(queries, keys, features_a, features_b, labels):
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch([queries, keys, features_a, features_b])
+            per_anchor = info_nce_per_anchor(queries, keys, negatives, temperature)
+            info_nce_share = tf.reduce_sum(per_anchor) / global_n
+            supcon_mean = supcon(features_a, features_b, labels, temperature)
+            supcon_share = supcon_mean * tf.cast(tf.shape(labels)[0], tf.float32) / global_n
+        return (per_anchor, *tape.gradient(info_nce_share, [queries, keys]), supcon_mean,
+                *tape.gradient(supcon_share, [features_a, features_b]))
+
+    results = tf.function(lambda: strategy.run(replica_step, args=local))()
+    names = ("info_nce_per_anchor", "info_nce_gradient_queries", "info_nce_gradient_keys", "supcon",
+             "supcon_gradient_a", "supcon_gradient_b")
+    outputs = {}
+    for name, value in zip(names, results):
+        for replica, part in enumerate(strategy.experimental_local_results(value)):
+            outputs[f"{name}_{replica}"] = part.numpy()
+    return outputs
+
+
+def check_queue(tf, strategy, inputs: dict) -> dict:
+    """Enqueues `batch_{step}_{replica}` on each replica for every step into a queue of `size` rows.
+
+    Outputs per replica `embeddings_{r}`, `pointer_{r}` and `filled_{r}`.
+    """
+    from keras_contrastive.methods.embedding_queue import EmbeddingQueue
+
+    with strategy.scope():
+        queue = EmbeddingQueue(int(inputs["size"]))
+        queue.build((None, inputs["batch_0_0"].shape[1]))
+    enqueue = tf.function(lambda batches: strategy.run(queue.enqueue, args=(batches,)))
+    step = 0
+    while f"batch_{step}_0" in inputs:
+        parts = [inputs[f"batch_{step}_{replica}"] for replica in range(2)]
+        enqueue(strategy.experimental_distribute_values_from_function(
+            lambda context: tf.constant(parts[context.replica_id_in_sync_group])
+        ))
+        step += 1
+    outputs = {}
+    for name in ("embeddings", "pointer", "filled"):
+        variable = getattr(queue, name)
+        for replica, part in enumerate(strategy.experimental_local_results(variable.value)):
+            outputs[f"{name}_{replica}"] = part.numpy()
+    return outputs
+
+
 def check_overflow(tf, strategy, inputs: dict) -> dict:
     """Whether each replica's gradients are finite after the model's overflow agreement.
 
@@ -168,7 +241,8 @@ def main(checks: str, inputs_path: str, outputs_path: str) -> None:
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with np.load(inputs_path) as stored:
         inputs = dict(stored)
-    known = {"nt_xent": check_nt_xent, "overflow": check_overflow, "fit": check_fit}
+    known = {"nt_xent": check_nt_xent, "gathered_losses": check_gathered_losses, "queue": check_queue,
+             "overflow": check_overflow, "fit": check_fit}
     outputs = {}
     for name in checks.split(","):
         outputs.update(known[name](tf, strategy, inputs))

@@ -1,0 +1,77 @@
+"""InfoNCE and SupCon under MirroredStrategy equal their single-device values on the global batch."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_contrastive.losses.info_nce import info_nce_per_anchor
+from keras_contrastive.losses.supcon import supcon
+from tests.distribute.replicas import run_check
+from tests.losses.test_info_nce import reference_info_nce
+from tests.losses.test_supcon import reference_supcon
+
+SIZES = (3, 7)  # unequal halves, as the last partial batch of an epoch
+TEMPERATURE = 0.2
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Fresh random inputs, and what each of the 2 replicas computed on its slice of them."""
+    rng = np.random.default_rng()
+    n, dim = sum(SIZES), 12
+    queries = rng.normal(size=(n, dim))
+    features_a = rng.normal(size=(n, dim))
+    inputs = {
+        "queries": queries,
+        "keys": 0.5 * queries + rng.normal(size=(n, dim)),
+        "negatives": rng.normal(size=(6, dim)),
+        "features_a": features_a,
+        "features_b": 0.5 * features_a + rng.normal(size=(n, dim)),
+    }
+    inputs = {name: value.astype("float32") for name, value in inputs.items()}
+    inputs.update(labels=rng.integers(0, 3, size=n), sizes=np.array(SIZES),
+                  temperature=np.array(TEMPERATURE))
+    return inputs, run_check("gathered_losses", inputs, tmp_path_factory.mktemp("gathered"))
+
+
+def single_device_gradients(loss, inputs):
+    variables = [tf.Variable(v) for v in inputs]
+    with tf.GradientTape() as tape:
+        value = loss(*variables)
+    return [g.numpy() for g in tape.gradient(value, variables)]
+
+
+def test_info_nce_replicas_score_their_queries_against_every_replicas_keys(runs):
+    inputs, outputs = runs
+    split = np.cumsum(SIZES)[:-1]
+    args = inputs["queries"], inputs["keys"], inputs["negatives"]
+    per_anchor = info_nce_per_anchor(*args, TEMPERATURE).numpy()
+    gradients = single_device_gradients(
+        lambda q, k: tf.reduce_mean(info_nce_per_anchor(q, k, inputs["negatives"], TEMPERATURE)), args[:2]
+    )
+    for replica in range(2):
+        np.testing.assert_allclose(outputs[f"info_nce_per_anchor_{replica}"],
+                                   np.split(per_anchor, split)[replica], rtol=1e-5)
+        for name, gradient in zip(("queries", "keys"), gradients):
+            np.testing.assert_allclose(outputs[f"info_nce_gradient_{name}_{replica}"],
+                                       np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
+    gathered = np.concatenate([outputs[f"info_nce_per_anchor_{r}"] for r in range(2)])
+    reference = reference_info_nce(*(a.astype(np.float64) for a in args), TEMPERATURE)
+    np.testing.assert_allclose(gathered.mean(), reference, rtol=1e-5)
+
+
+def test_supcon_replicas_find_positives_and_negatives_on_every_replica(runs):
+    inputs, outputs = runs
+    split = np.cumsum(SIZES)[:-1]
+    features = inputs["features_a"], inputs["features_b"]
+    gradients = single_device_gradients(
+        lambda a, b: supcon(a, b, inputs["labels"], TEMPERATURE), features
+    )
+    # The replicas' means, weighted by their anchors, make the global mean.
+    means = np.array([outputs[f"supcon_{r}"] for r in range(2)])
+    reference = reference_supcon(*(f.astype(np.float64) for f in features), inputs["labels"], TEMPERATURE)
+    np.testing.assert_allclose(means @ np.array(SIZES) / sum(SIZES), reference, rtol=1e-5)
+    for replica in range(2):
+        for name, gradient in zip(("a", "b"), gradients):
+            np.testing.assert_allclose(outputs[f"supcon_gradient_{name}_{replica}"],
+                                       np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
