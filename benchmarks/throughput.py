@@ -8,7 +8,9 @@ Contestants, all fp32 on the CPU, views precomputed, the same encoder and head
   lightly      lightly 1.6's NTXentLoss + SimCLRProjectionHead in PyTorch
 Each peer runs in its own process (and virtual environment, built by
 benchmarks/peers/setup_peers.sh) and waits while another is measured; rounds
-are interleaved, and the median round is reported. Achieved GFLOP/s counts
+are interleaved (every other one in reverse order), each contestant's median
+round is reported, and the ratio is the median over rounds of the ratio
+within a round, so that a change in the machine's load between rounds cancels. Achieved GFLOP/s counts
 convolutions and dense layers, forward + backward = 3x forward, beside the
 fp32 rate of a 2048x2048 tf.matmul measured in the same rounds.
 
@@ -141,9 +143,12 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
             except RuntimeError as error:
                 skipped.append(f"{contestant.name}: failed to start: {error}")
                 contestants.remove(contestant)
-        for _ in range(rounds):
+        for round_index in range(rounds):
             matmul.append(matmul_gflops())
-            for contestant in contestants:
+            # Every other round in reverse order, so a drift in the machine's load
+            # does not always favour whoever runs first.
+            order = contestants if round_index % 2 == 0 else contestants[::-1]
+            for contestant in order:
                 rates.setdefault(contestant.name, []).append(contestant.images_per_second(steps))
     finally:
         for contestant in contestants:
@@ -151,7 +156,7 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
 
     flops_per_image = 3 * 2 * forward_flops_per_view(arch)  # fwd + bwd, two views
     peak = float(np.median(matmul))
-    ours = float(np.median(rates["ours"]))
+    ours = np.array(rates["ours"])
     height, width, channels = spec["input_shape"]
     print(f"\n{arch}: {height}x{width}x{channels}, widths {spec['widths']}, batch {spec['batch_size']}, "
           f"jit_compile={jit_compile}, median of {rounds} interleaved rounds of {steps} steps")
@@ -159,7 +164,9 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
     for name, values in rates.items():
         rate = float(np.median(values))
         gflops = rate * flops_per_image / 1e9
-        print(f"  {name:<12} {rate:9.1f} {ours / rate:10.2f} {gflops:8.1f} {gflops / peak:10.1%}  "
+        # The ratio within each round (measured minutes apart at most), then the median.
+        ratio = float(np.median(ours / np.array(values)))
+        print(f"  {name:<12} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%}  "
               + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
     for line in skipped:
