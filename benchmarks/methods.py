@@ -64,6 +64,7 @@ def train_encoder(name, train, epochs, batch_size, learning_rate, method_argumen
     _, _, seconds = kc.training.train_encoder(
         encoder, kc.methods.METHODS[name](**method_arguments), images, augment, labels=labels,
         epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+        reproducible=True,
     )
     return encoder, seconds
 

@@ -65,6 +65,7 @@ def train_encoder(
     seed: int = 0,
     verbose: int = 0,
     callbacks: list | None = None,
+    reproducible: bool = False,
 ) -> tuple[ContrastiveModel, keras.callbacks.History, float]:
     """Trains `encoder` with `method` on an array of images, as the benchmarks and tests do.
 
@@ -83,6 +84,8 @@ def train_encoder(
         seed: Seed of the shuffling.
         verbose: `fit`'s verbosity.
         callbacks: Keras callbacks for `fit`.
+        reproducible: Make the views in order (`make_views`'s `reproducible`),
+            so that a seeded run draws the same views every time.
 
     Returns:
         `(model, history, training_seconds)`.
@@ -95,7 +98,8 @@ def train_encoder(
         raise ValueError(f"{type(method).__name__} needs labels; pass labels=...")
     data = (images, labels) if method.requires_labels else images
     views = make_views(
-        tf.data.Dataset.from_tensor_slices(data), augment, batch_size=batch_size, seed=seed
+        tf.data.Dataset.from_tensor_slices(data), augment, batch_size=batch_size, seed=seed,
+        reproducible=reproducible,
     )
     steps = epochs * (len(images) // batch_size)
     model.compile(optimizer=warmup_cosine_adam(learning_rate, steps))

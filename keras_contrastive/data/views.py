@@ -15,6 +15,7 @@ def make_views(
     cache: bool = True,
     drop_remainder: bool = True,
     seed: int | None = None,
+    reproducible: bool = False,
 ) -> tf.data.Dataset:
     """Batches images and makes two random views of each, in parallel.
 
@@ -34,6 +35,12 @@ def make_views(
         drop_remainder: Drop the last partial batch (keeps every batch full,
             static shapes, and no batch of one).
         seed: Optional shuffle seed.
+        reproducible: Augment one batch at a time, in order, instead of in
+            parallel. Seeded augmentation layers draw their random numbers
+            from a shared state, which parallel calls advance in whatever
+            order the threads run; in order, a seeded pipeline makes the
+            same views on every run (the augmentation then uses one core,
+            still overlapped with training by the prefetch).
 
     Returns:
         A dataset of `(view_a, view_b)`, or `(view_a, view_b, labels)` when
@@ -76,5 +83,5 @@ def make_views(
     def two_views(images, *labels):
         return (augment(images), augment(images), *labels)
 
-    dataset = dataset.map(two_views, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(two_views, num_parallel_calls=None if reproducible else tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

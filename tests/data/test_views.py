@@ -23,6 +23,18 @@ def test_yields_full_batches_of_two_different_views():
         assert np.all(tf.reduce_mean(tf.abs(view_a - view_b), axis=[1, 2, 3]).numpy() > 0)
 
 
+def test_a_reproducible_seeded_pipeline_makes_the_same_views_every_time():
+    def two_epochs():
+        augment = simclr(16, channels=1, seed=3)
+        views = make_views(images_dataset(), augment, batch_size=8, seed=5, reproducible=True)
+        return [np.concatenate([np.stack(pair) for pair in views.as_numpy_iterator()]) for _ in range(2)]
+
+    first, again = two_epochs(), two_epochs()
+    for epoch in range(2):
+        np.testing.assert_array_equal(first[epoch], again[epoch])
+    assert not np.array_equal(first[0], first[1])  # still new views every epoch
+
+
 def test_labels_are_passed_along_with_their_images():
     dataset = images_dataset(labels=True)
     views = make_views(dataset, lambda batch: tf.cast(batch, tf.float32), batch_size=8, shuffle_buffer=64)
