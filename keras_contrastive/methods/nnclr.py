@@ -19,8 +19,11 @@ class NNCLR(ProjectionMethod):
     Both views go through the encoder, projector and predictor. Each
     projection is replaced by its nearest neighbour (cosine) in a support set
     of projections from earlier steps; InfoNCE then pulls each view's
-    prediction towards the neighbour of the other view, the batch's other
-    predictions being the negatives, symmetric over the views. The support
+    prediction towards the neighbour of the other view, symmetric over the
+    views and over the two sides of each similarity matrix: each neighbour
+    picks its prediction out of the batch's predictions, and each prediction
+    its neighbour out of the batch's neighbours (as in the Keras example of
+    NNCLR; on Fashion-MNIST this learns faster than one side alone). The support
     set is a queue in the method's variables, updated with view a's
     projections inside the compiled step. Neighbours are drawn only from
     projections already written to it, never from its random initial rows;
@@ -92,13 +95,17 @@ class NNCLR(ProjectionMethod):
         p_a, p_b = tf.split(predictions, 2, axis=0)
         neighbours_a = self.nearest_neighbours(z_a)
         neighbours_b = self.nearest_neighbours(z_b)
-        loss_a, accuracy_a = info_nce_and_accuracy(neighbours_a, p_b, None, self.temperature)
-        loss_b, accuracy_b = info_nce_and_accuracy(neighbours_b, p_a, None, self.temperature)
+        terms = [
+            info_nce_and_accuracy(queries, keys, None, self.temperature)
+            for queries, keys in (
+                (neighbours_a, p_b), (p_b, neighbours_a), (neighbours_b, p_a), (p_a, neighbours_b)
+            )
+        ]
         if training:
             self.support_set.enqueue(z_a)
         return {
-            "loss": (loss_a + loss_b) / 2.0,
-            "contrastive_accuracy": (accuracy_a + accuracy_b) / 2.0,
+            "loss": tf.add_n([loss for loss, _ in terms]) / len(terms),
+            "contrastive_accuracy": tf.add_n([accuracy for _, accuracy in terms]) / len(terms),
         }
 
     def get_config(self) -> dict:

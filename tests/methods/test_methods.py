@@ -129,6 +129,41 @@ def test_nnclr_draws_neighbours_only_from_written_projections():
     np.testing.assert_allclose(method.nearest_neighbours(tf.constant(queries, tf.float32)), expected, atol=1e-6)
 
 
+def reference_nnclr(z_a, z_b, p_a, p_b, support, temperature):
+    """NNCLR's loss in float64: InfoNCE both ways between each view's neighbours and the other view's predictions."""
+    def unit(x):
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    def info_nce(queries, keys):
+        logits = unit(queries) @ unit(keys).T / temperature
+        top = logits.max(axis=1, keepdims=True)
+        log_softmax = logits - top - np.log(np.exp(logits - top).sum(axis=1, keepdims=True))
+        return -np.mean(np.diag(log_softmax))
+
+    terms = []
+    for z, p_other in ((z_a, p_b), (z_b, p_a)):
+        neighbours = support[np.argmax(unit(z) @ support.T, axis=1)]
+        terms += [info_nce(neighbours, p_other), info_nce(p_other, neighbours)]
+    return np.mean(terms)
+
+
+def test_nnclr_loss_matches_a_float64_reference():
+    model = make_model("nnclr")
+    method = model.method
+    rng = np.random.default_rng()
+    support = rng.normal(size=(method.support_set_size, method.projection_dim))
+    support /= np.linalg.norm(support, axis=1, keepdims=True)
+    method.support_set.enqueue(tf.constant(support, tf.float32))
+    view_a, view_b, _ = batch()
+    projections = method.project(model.encoder, view_a, view_b, training=False)
+    predictions = method.predictor(projections, training=False).numpy().astype(np.float64)
+    z_a, z_b = np.split(projections.numpy().astype(np.float64), 2)
+    p_a, p_b = np.split(predictions, 2)
+    loss = method.compute_loss_and_metrics(model.encoder, view_a, view_b, training=False)["loss"]
+    expected = reference_nnclr(z_a, z_b, p_a, p_b, support, method.temperature)
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+
+
 def test_evaluation_changes_no_state():
     model = make_model("moco")
     state = [v.numpy() for v in model.method.weights]
