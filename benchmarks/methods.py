@@ -11,7 +11,8 @@ recipe in RECIPES. Then it
 scores the frozen encoder on the full test split: weighted cosine kNN (k=200,
 T=0.1, the training images as the index) and a linear probe. The random-init
 encoder (same architecture, seeded) and raw pixels are scored once as the
-baselines. Prints a Markdown table and writes OUT/methods.json and
+baselines. Prints a Markdown table and writes OUT/methods.json (a run of some
+methods replaces their entries and keeps the others') and
 OUT/simclr_sensitivity.png (temperature 0.05 to 1.0 at batch 128; batch 64
 to 1024 at the recipe's temperature and learning rate, the same epochs and so
 fewer steps for larger batches).
@@ -118,6 +119,28 @@ def plot_sensitivity(temperature_runs, batch_runs, baseline, path):
     return save_png(figure, path)
 
 
+def merged_with_earlier(path: Path, report: dict) -> dict:
+    """`report` over the results already at `path`: the methods and sweeps run now replace theirs.
+
+    A run of some methods (`--methods nnclr`) keeps the other methods' rows
+    and the sweeps from earlier runs with the same budget; each method's
+    entry records the settings it ran with.
+    """
+    for runs in report["methods"].values():
+        for result in runs:
+            result["settings"] = report["settings"]
+    if not path.exists():
+        return report
+    earlier = json.loads(path.read_text())
+    if {key: earlier["settings"][key] for key in ("train_images", "epochs", "k")} != {
+        key: report["settings"][key] for key in ("train_images", "epochs", "k")
+    }:
+        return report  # another budget: nothing earlier is comparable
+    merged = dict(earlier, **{key: value for key, value in report.items() if key != "methods"})
+    merged["methods"] = dict(earlier.get("methods", {}), **report["methods"])
+    return merged
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--train-images", type=int, default=6000)
@@ -167,9 +190,10 @@ def main(argv=None) -> int:
         plot = plot_sensitivity(temperature_runs, batch_runs, baseline,
                                 Path(args.out) / "simclr_sensitivity.png")
         print(f"\nwrote {plot}")
-    Path(args.out).mkdir(parents=True, exist_ok=True)
-    (Path(args.out) / "methods.json").write_text(json.dumps(report, indent=2))
-    print(f"wrote {Path(args.out) / 'methods.json'}")
+    path = Path(args.out) / "methods.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(merged_with_earlier(path, report), indent=2))
+    print(f"wrote {path}")
     return 0
 
 
