@@ -41,7 +41,7 @@ from keras_contrastive.plots._figure import new_figure, save_png  # noqa: E402
 #: negatives learn more from smaller, more numerous steps on the same budget.
 RECIPES = {
     "simclr": dict(learning_rate=1e-2, batch_size=128, crop_scale=0.6, method=dict(temperature=0.2)),
-    "moco": dict(learning_rate=1e-2, batch_size=128, crop_scale=0.6, method=dict(temperature=0.2, queue_size=4096)),
+    "moco": dict(learning_rate=1e-2, batch_size=128, crop_scale=0.6, method=dict(temperature=0.2, queue_size=4096, symmetric=True)),
     "nnclr": dict(learning_rate=1e-2, batch_size=128, crop_scale=0.6, method=dict(temperature=0.1, support_set_size=8192)),
     "byol": dict(learning_rate=1e-3, batch_size=32, crop_scale=0.3, method=dict()),
     "simsiam": dict(learning_rate=1e-3, batch_size=32, crop_scale=0.3, method=dict()),
