@@ -12,7 +12,9 @@ are interleaved (every other one in reverse order), each contestant's median
 round is reported, and the ratio is the median over rounds of the ratio
 within a round, so that a change in the machine's load between rounds cancels. Achieved GFLOP/s counts
 convolutions and dense layers, forward + backward = 3x forward, beside the
-fp32 rate of a 2048x2048 tf.matmul measured in the same rounds.
+fp32 rate of a 2048x2048 tf.matmul measured in the same rounds. Images per
+CPU-second (the contestant process's CPU time, all threads) count only the
+work each did, whatever else the shared machine runs meanwhile.
 
     .venv/bin/python benchmarks/throughput.py [--arch small wide] [--rounds 5] [--jit-compile]
 """
@@ -38,7 +40,7 @@ import keras_contrastive as kc  # noqa: E402
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS / "peers"))
 from architectures import (  # noqa: E402
-    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, forward_flops_per_view, random_views,
+    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, forward_flops_per_view, measure, random_views,
 )
 
 SETUP = "bash benchmarks/peers/setup_peers.sh"
@@ -72,10 +74,10 @@ class Peer:
     def wait_ready(self) -> None:
         self._answer()
 
-    def images_per_second(self, steps: int) -> float:
+    def measure(self, steps: int) -> dict:
         self.process.stdin.write(f"{steps}\n")
         self.process.stdin.flush()
-        return self._answer()["images_per_second"]
+        return self._answer()
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -102,10 +104,9 @@ class Ours:
     def wait_ready(self) -> None:
         self.model.fit(self.views, steps_per_epoch=3, epochs=1, verbose=0)
 
-    def images_per_second(self, steps: int) -> float:
-        started = time.perf_counter()
-        self.model.fit(self.views, steps_per_epoch=steps, epochs=1, verbose=0)
-        return steps * self.batch / (time.perf_counter() - started)
+    def measure(self, steps: int) -> dict:
+        return measure(lambda n: self.model.fit(self.views, steps_per_epoch=n, epochs=1, verbose=0),
+                       steps, self.batch)
 
     def close(self) -> None:
         pass
@@ -135,6 +136,7 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
         contestants.append(Peer(name, arch))
     contestants.insert(0, Ours(arch, jit_compile))
     rates: dict[str, list[float]] = {}
+    cpu_rates: dict[str, list[float]] = {}
     matmul = []
     try:
         for contestant in list(contestants):
@@ -149,25 +151,30 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
             # does not always favour whoever runs first.
             order = contestants if round_index % 2 == 0 else contestants[::-1]
             for contestant in order:
-                rates.setdefault(contestant.name, []).append(contestant.images_per_second(steps))
+                result = contestant.measure(steps)
+                rates.setdefault(contestant.name, []).append(result["images_per_second"])
+                cpu_rates.setdefault(contestant.name, []).append(result["images_per_cpu_second"])
     finally:
         for contestant in contestants:
             contestant.close()
 
     flops_per_image = 3 * 2 * forward_flops_per_view(arch)  # fwd + bwd, two views
     peak = float(np.median(matmul))
-    ours = np.array(rates["ours"])
+    ours, ours_cpu = np.array(rates["ours"]), np.array(cpu_rates["ours"])
     height, width, channels = spec["input_shape"]
     print(f"\n{arch}: {height}x{width}x{channels}, widths {spec['widths']}, batch {spec['batch_size']}, "
           f"jit_compile={jit_compile}, median of {rounds} interleaved rounds of {steps} steps")
-    print(f"  {'contestant':<12} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10}  rounds")
+    print(f"  {'contestant':<12} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10} "
+          f"{'img/CPU-s':>10} {'ours/this':>10}  rounds (images/s)")
     for name, values in rates.items():
         rate = float(np.median(values))
         gflops = rate * flops_per_image / 1e9
         # The ratio within each round (measured minutes apart at most), then the median.
         ratio = float(np.median(ours / np.array(values)))
-        print(f"  {name:<12} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%}  "
-              + " ".join(f"{value:.0f}" for value in values))
+        cpu_rate = float(np.median(cpu_rates[name]))
+        cpu_ratio = float(np.median(ours_cpu / np.array(cpu_rates[name])))
+        print(f"  {name:<12} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%} "
+              f"{cpu_rate:10.1f} {cpu_ratio:10.2f}  " + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
     for line in skipped:
         print(f"  {line}")

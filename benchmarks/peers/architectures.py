@@ -76,17 +76,25 @@ def serve(arch: str, run_steps, warmup_steps: int = 3) -> None:
 
     `run_steps(n)` runs n train steps and returns once they are done. After a
     warm-up it prints `{"ready": true}`; then each stdin line `STEPS` is
-    answered with `{"images_per_second": ...}`; end of input ends the peer.
+    answered with `measure(run_steps, steps, batch)`; end of input ends the peer.
     """
     run_steps(warmup_steps)
     print(json.dumps({"ready": True}), flush=True)
     batch = ARCHITECTURES[arch]["batch_size"]
     for line in sys.stdin:
-        steps = int(line)
-        started = time.perf_counter()
-        run_steps(steps)
-        rate = steps * batch / (time.perf_counter() - started)
-        print(json.dumps({"images_per_second": rate}), flush=True)
+        print(json.dumps(measure(run_steps, int(line), batch)), flush=True)
+
+
+def measure(run_steps, steps: int, batch: int) -> dict:
+    """Images per wall-clock second and per CPU second (all of this process's threads) of `steps` steps.
+
+    On a shared machine the wall-clock rate depends on what else runs; the
+    CPU-time rate counts only the work this process did.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
+    run_steps(steps)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"images_per_second": steps * batch / wall, "images_per_cpu_second": steps * batch / cpu}
 
 
 def parse_arch() -> str:
