@@ -9,6 +9,10 @@ from keras_contrastive.evaluation.embedding_std import embedding_std
 from keras_contrastive.heads import prediction_head
 from keras_contrastive.losses.normalized_mse import normalized_mse
 from keras_contrastive.methods.momentum_method import MomentumMethod
+from keras_contrastive.methods.update_multiplier import (
+    UpdateMultiplier,
+    check_learning_rate_multiplier,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -33,6 +37,10 @@ class BYOL(MomentumMethod):
             long runs).
         total_steps: Training length in steps for the cosine schedule from
             `momentum` to 1; None keeps the momentum constant.
+        predictor_learning_rate_multiplier: The predictor's learning rate
+            relative to the optimizer's (1 in the paper). The paper suggests
+            BYOL learns because its predictor stays near-optimal; a faster
+            predictor helps it stay so, and lets short runs learn sooner.
 
     Example:
     >>> method = BYOL(total_steps=epochs * steps_per_epoch)
@@ -49,9 +57,12 @@ class BYOL(MomentumMethod):
         predictor_hidden_dim: int | None = None,
         momentum: float = 0.99,
         total_steps: int | None = None,
+        predictor_learning_rate_multiplier: float = 1.0,
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, momentum, total_steps, **kwargs)
+        check_learning_rate_multiplier(predictor_learning_rate_multiplier)
+        self.predictor_learning_rate_multiplier = float(predictor_learning_rate_multiplier)
         self.predictor_hidden_dim = (
             None if predictor_hidden_dim is None else int(predictor_hidden_dim)
         )
@@ -61,17 +72,32 @@ class BYOL(MomentumMethod):
             self.hidden_dim = 2 * int(embedding_shape[-1])
         super().build(embedding_shape)
         self.predictor = prediction_head(self.projection_dim, self.predictor_hidden_dim or self.hidden_dim)
+        self.predictor_updates = UpdateMultiplier(
+            self,
+            self.predictor.trainable_variables,
+            self.predictor_learning_rate_multiplier,
+            "predictor",
+        )
 
     def compute_loss_and_metrics(
         self, encoder, view_a, view_b, labels=None, training=False
     ) -> dict[str, tf.Tensor]:
+        if training:
+            self.predictor_updates.remember()
         projections = self.project(encoder, view_a, view_b, training)
         predictions = self.predictor(projections, training=training)
         targets = self.target_projections(tf.concat([view_b, view_a], axis=0), training)
         loss = normalized_mse(predictions, targets)
         return {"loss": loss, "embedding_std": embedding_std(projections)}
 
+    def after_step(self, encoder) -> None:
+        self.predictor_updates.apply()
+        super().after_step(encoder)
+
     def get_config(self) -> dict:
         config = super().get_config()
-        config["predictor_hidden_dim"] = self.predictor_hidden_dim
+        config.update(
+            predictor_hidden_dim=self.predictor_hidden_dim,
+            predictor_learning_rate_multiplier=self.predictor_learning_rate_multiplier,
+        )
         return config

@@ -11,10 +11,10 @@ from keras_contrastive.methods import METHODS
 BATCH = 8
 SMALL = {  # widths that keep these tests fast; each method's defaults are tested by construction
     "barlow_twins": dict(projection_dim=32),
-    "byol": dict(projection_dim=16, total_steps=10),
+    "byol": dict(projection_dim=16, total_steps=10, predictor_learning_rate_multiplier=10.0),
     "moco": dict(projection_dim=16, queue_size=32),
     "nnclr": dict(projection_dim=16, support_set_size=32),
-    "simsiam": dict(projection_dim=32),
+    "simsiam": dict(projection_dim=32, predictor_learning_rate_multiplier=10.0),
     "vicreg": dict(projection_dim=32),
 }
 
@@ -215,6 +215,8 @@ def test_a_queue_smaller_than_the_batch_is_a_clear_error(name, arguments, messag
         ("moco", dict(momentum=1.0), r"momentum must be a number in \[0, 1\)"),
         ("byol", dict(momentum=-0.5), r"momentum must be a number in \[0, 1\)"),
         ("byol", dict(total_steps=0), "total_steps must be a positive integer"),
+        ("byol", dict(predictor_learning_rate_multiplier=0), "predictor_learning_rate_multiplier must be a positive"),
+        ("simsiam", dict(predictor_learning_rate_multiplier=-1.0), "predictor_learning_rate_multiplier must be a positive"),
         ("moco", dict(temperature=0.0), "temperature must be a positive"),
         ("nnclr", dict(temperature=-1.0), "temperature must be a positive"),
         ("supcon", dict(temperature=0), "temperature must be a positive"),
