@@ -91,10 +91,9 @@ class NNCLR(ProjectionMethod):
         projections = self.project(encoder, view_a, view_b, training)
         predictions = self.predictor(projections, training=training)
         normalised = tf.stop_gradient(tf.math.l2_normalize(tf.cast(projections, tf.float32), axis=1))
-        z_a, z_b = tf.split(normalised, 2, axis=0)
+        # One lookup for both views: one similarity matrix and one mask of the written rows.
+        neighbours_a, neighbours_b = tf.split(self.nearest_neighbours(normalised), 2, axis=0)
         p_a, p_b = tf.split(predictions, 2, axis=0)
-        neighbours_a = self.nearest_neighbours(z_a)
-        neighbours_b = self.nearest_neighbours(z_b)
         terms = [
             info_nce_and_accuracy(queries, keys, None, self.temperature)
             for queries, keys in (
@@ -102,7 +101,7 @@ class NNCLR(ProjectionMethod):
             )
         ]
         if training:
-            self.support_set.enqueue(z_a)
+            self.support_set.enqueue(tf.split(normalised, 2, axis=0)[0])  # view a's projections
         return {
             "loss": tf.add_n([loss for loss, _ in terms]) / len(terms),
             "contrastive_accuracy": tf.add_n([accuracy for _, accuracy in terms]) / len(terms),
