@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -24,11 +26,8 @@ import tensorflow as tf  # noqa: E402
 
 import keras_contrastive as kc  # noqa: E402
 
-
-def images_per_second(model: kc.ContrastiveModel, dataset: tf.data.Dataset, steps: int, batch: int) -> float:
-    started = time.perf_counter()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)
-    return steps * batch / (time.perf_counter() - started)
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+from architectures import keras_fit_measurer  # noqa: E402
 
 
 def pipeline_us_per_view(dataset: tf.data.Dataset, batch: int, batches: int = 20) -> float:
@@ -61,15 +60,21 @@ def main() -> None:
 
     model = kc.ContrastiveModel(kc.encoders.small_cnn((28, 28, 1)), kc.methods.SimCLR())
     model.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=args.jit_compile)
-    model.fit(step_only, steps_per_epoch=3, epochs=1, verbose=0)  # trace and warm up
-    model.fit(with_augmentation, steps_per_epoch=3, epochs=1, verbose=0)
+    # Steps timed inside each fit, from its first batch's end to its last's (see keras_fit_measurer).
+    measure_step = keras_fit_measurer(keras, model, step_only, batch)
+    measure_fit = keras_fit_measurer(keras, model, with_augmentation, batch)
+    measure_step(3)  # trace and warm up
+    measure_fit(3)
+
+    def images_per_second(measure_steps) -> float:
+        return measure_steps(args.steps // 2)["images_per_second"]
 
     step_rates, fit_rates, ratios = [], [], []
     for _ in range(args.rounds):
-        step = images_per_second(model, step_only, args.steps // 2, batch)
-        fit = images_per_second(model, with_augmentation, args.steps // 2, batch)
-        fit = (fit + images_per_second(model, with_augmentation, args.steps // 2, batch)) / 2
-        step = (step + images_per_second(model, step_only, args.steps // 2, batch)) / 2
+        step = images_per_second(measure_step)
+        fit = images_per_second(measure_fit)
+        fit = (fit + images_per_second(measure_fit)) / 2
+        step = (step + images_per_second(measure_step)) / 2
         step_rates.append(step)
         fit_rates.append(fit)
         ratios.append(fit / step)

@@ -6,6 +6,8 @@ Contestants, all fp32 on the CPU, views precomputed, the same encoder and head
   keras_plain  a plain Keras 3 train_step the keras-io way (two encoder calls)
   tfsim        TF Similarity 0.17.1's ContrastiveModel + SimCLRLoss on legacy Keras
   lightly      lightly 1.6's NTXentLoss + SimCLRProjectionHead in PyTorch
+  convs_alone  the network's convolutions and max-pools alone, forward and backward:
+               the bound for any TensorFlow step on this network (see ConvolutionsAlone)
 Each peer runs in its own process (and virtual environment, built by
 benchmarks/peers/setup_peers.sh) and waits while another is measured; rounds
 are interleaved (every other one in reverse order), each contestant's median
@@ -40,7 +42,8 @@ import keras_contrastive as kc  # noqa: E402
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS / "peers"))
 from architectures import (  # noqa: E402
-    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, forward_flops_per_view, measure, random_views,
+    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, forward_flops_per_view, keras_fit_measurer, measure,
+    random_views,
 )
 
 SETUP = "bash benchmarks/peers/setup_peers.sh"
@@ -99,14 +102,64 @@ class Ours:
         # Our encoders take raw pixels in [0, 255] and scale them inside.
         view_a, view_b = (255.0 * v for v in random_views(arch))
         self.views = tf.data.Dataset.from_tensors((view_a, view_b)).repeat()
-        self.batch = spec["batch_size"]
+        self.measure = keras_fit_measurer(keras, self.model, self.views, spec["batch_size"])
 
     def wait_ready(self) -> None:
-        self.model.fit(self.views, steps_per_epoch=3, epochs=1, verbose=0)
+        self.measure(3)
+
+    def close(self) -> None:
+        pass
+
+
+class ConvolutionsAlone:
+    """The network's convolutions and max-pools over both views, forward and backward, and nothing else.
+
+    Every contestant on TensorFlow runs these same kernels (oneDNN's on this
+    CPU) on the same shapes, and they are most of a step. Without batch norm,
+    ReLU, head, loss or optimizer, this rate is an upper bound for any
+    TensorFlow step on this network in fp32; its ratio to a peer is the most
+    that removing every other cost could gain.
+    """
+
+    name = "convs_alone"
+
+    def __init__(self, arch: str):
+        spec = ARCHITECTURES[arch]
+        channels = spec["input_shape"][-1]
+        rng = np.random.default_rng(1)
+        self.kernels = []
+        for filters in spec["widths"]:
+            for _ in range(2):
+                he = np.sqrt(2.0 / (9 * channels))
+                self.kernels.append(tf.Variable(rng.normal(0.0, he, (3, 3, channels, filters)).astype("float32")))
+                channels = filters
+        self.images = tf.constant(np.concatenate(random_views(arch)))
+        self.batch = spec["batch_size"]
+
+    @tf.function
+    def _step(self) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            x = self.images
+            for index, kernel in enumerate(self.kernels):
+                if index > 0 and index % 2 == 0:
+                    x = tf.nn.max_pool2d(x, 2, 2, "VALID")
+                x = tf.nn.conv2d(x, kernel, 1, "SAME")
+            loss = tf.reduce_mean(x)
+        # Applying the gradients keeps every backward kernel in the graph.
+        for kernel, gradient in zip(self.kernels, tape.gradient(loss, self.kernels)):
+            kernel.assign_sub(1e-6 * gradient)
+        return loss
+
+    def _run(self, steps: int) -> None:
+        for _ in range(steps):
+            loss = self._step()
+        loss.numpy()
+
+    def wait_ready(self) -> None:
+        self._run(3)
 
     def measure(self, steps: int) -> dict:
-        return measure(lambda n: self.model.fit(self.views, steps_per_epoch=n, epochs=1, verbose=0),
-                       steps, self.batch)
+        return measure(self._run, steps, self.batch)
 
     def close(self) -> None:
         pass
@@ -134,7 +187,7 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
             skipped.append(f"{name}: skipped, no environment at {python.parent.parent}; build it with `{SETUP} {target}`")
             continue
         contestants.append(Peer(name, arch))
-    contestants.insert(0, Ours(arch, jit_compile))
+    contestants[:0] = [Ours(arch, jit_compile), ConvolutionsAlone(arch)]
     rates: dict[str, list[float]] = {}
     cpu_rates: dict[str, list[float]] = {}
     matmul = []
@@ -176,6 +229,11 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
         print(f"  {name:<12} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%} "
               f"{cpu_rate:10.1f} {cpu_ratio:10.2f}  " + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
+    floor_cpu = np.array(cpu_rates["convs_alone"])
+    for name in rates:
+        if name in ("keras_plain", "tfsim"):  # the peers on TensorFlow's kernels
+            bound = float(np.median(floor_cpu / np.array(cpu_rates[name])))
+            print(f"  bound: the convolutions alone do {bound:.2f}x the images per CPU-second of {name}")
     for line in skipped:
         print(f"  {line}")
 

@@ -71,30 +71,57 @@ def build_keras_encoder_and_projector(keras, arch: str):
     return encoder, projector
 
 
-def serve(arch: str, run_steps, warmup_steps: int = 3) -> None:
+def serve(measure_steps, warmup_steps: int = 3) -> None:
     """Answers the benchmark over stdin/stdout: one JSON line per request.
 
-    `run_steps(n)` runs n train steps and returns once they are done. After a
-    warm-up it prints `{"ready": true}`; then each stdin line `STEPS` is
-    answered with `measure(run_steps, steps, batch)`; end of input ends the peer.
+    `measure_steps(n)` runs and measures n train steps (`measure` or
+    `keras_fit_measurer`). After a warm-up it prints `{"ready": true}`; then
+    each stdin line `STEPS` is answered with `measure_steps(STEPS)`; end of
+    input ends the peer.
     """
-    run_steps(warmup_steps)
+    measure_steps(warmup_steps)
     print(json.dumps({"ready": True}), flush=True)
-    batch = ARCHITECTURES[arch]["batch_size"]
     for line in sys.stdin:
-        print(json.dumps(measure(run_steps, int(line), batch)), flush=True)
+        print(json.dumps(measure_steps(int(line))), flush=True)
+
+
+def _rates(images: int, wall: float, cpu: float) -> dict:
+    return {"images_per_second": images / wall, "images_per_cpu_second": images / cpu}
 
 
 def measure(run_steps, steps: int, batch: int) -> dict:
-    """Images per wall-clock second and per CPU second (all of this process's threads) of `steps` steps.
+    """Images per wall-clock second and per CPU second (all of this process's threads) of `run_steps(steps)`.
 
     On a shared machine the wall-clock rate depends on what else runs; the
     CPU-time rate counts only the work this process did.
     """
     wall, cpu = time.perf_counter(), time.process_time()
     run_steps(steps)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"images_per_second": steps * batch / wall, "images_per_cpu_second": steps * batch / cpu}
+    return _rates(steps * batch, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def keras_fit_measurer(keras, model, dataset, batch: int):
+    """`measure_steps(n)` for a compiled Keras (3 or tf-keras) model: n steps timed inside one `fit`.
+
+    The clock runs from the end of `fit`'s first batch to the end of its last,
+    so `fit`'s start and end are left out. They matter here: on return `fit`
+    deletes its tf.data iterator, which waits 0 to 5 s on the pipeline's
+    threads, whatever the step costs.
+    """
+
+    class StepClock(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            self.marks.append((time.perf_counter(), time.process_time()))
+
+    clock = StepClock()
+
+    def measure_steps(steps: int) -> dict:
+        clock.marks = []
+        model.fit(dataset, steps_per_epoch=steps + 1, epochs=1, verbose=0, shuffle=False, callbacks=[clock])
+        (wall, cpu), (wall_end, cpu_end) = clock.marks[0], clock.marks[-1]
+        return _rates(steps * batch, wall_end - wall, cpu_end - cpu)
+
+    return measure_steps
 
 
 def parse_arch() -> str:

@@ -14,7 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from architectures import (  # noqa: E402
-    LEARNING_RATE, TEMPERATURE, build_keras_encoder_and_projector, parse_arch, random_views, serve,
+    ARCHITECTURES, LEARNING_RATE, TEMPERATURE, build_keras_encoder_and_projector, keras_fit_measurer, parse_arch,
+    random_views, serve,
 )
 
 
@@ -49,7 +50,7 @@ def main() -> None:
     model = PlainSimCLR(*build_keras_encoder_and_projector(keras, arch))
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
     views = tf.data.Dataset.from_tensors(random_views(arch)).repeat()
-    serve(arch, lambda steps: model.fit(views, steps_per_epoch=steps, epochs=1, verbose=0))
+    serve(keras_fit_measurer(keras, model, views, ARCHITECTURES[arch]["batch_size"]))
 
 
 if __name__ == "__main__":

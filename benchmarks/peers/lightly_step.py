@@ -7,7 +7,7 @@ examples do.
 
 import torch
 from architectures import (
-    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, parse_arch, random_views, serve,
+    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, measure, parse_arch, random_views, serve,
 )
 from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
@@ -42,7 +42,8 @@ def main() -> None:
             loss.backward()
             optimizer.step()
 
-    serve(arch, run_steps)
+    batch = ARCHITECTURES[arch]["batch_size"]
+    serve(lambda steps: measure(run_steps, steps, batch))
 
 
 if __name__ == "__main__":

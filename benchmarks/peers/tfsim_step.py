@@ -13,7 +13,8 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_similarity as tfsim  # noqa: E402
 import tf_keras  # noqa: E402
 from architectures import (  # noqa: E402
-    LEARNING_RATE, TEMPERATURE, build_keras_encoder_and_projector, parse_arch, random_views, serve,
+    ARCHITECTURES, LEARNING_RATE, TEMPERATURE, build_keras_encoder_and_projector, keras_fit_measurer, parse_arch,
+    random_views, serve,
 )
 
 
@@ -26,7 +27,7 @@ def main() -> None:
         loss=tfsim.losses.SimCLRLoss(name="simclr", temperature=TEMPERATURE),
     )
     views = tf.data.Dataset.from_tensors(random_views(arch)).repeat()
-    serve(arch, lambda steps: model.fit(views, steps_per_epoch=steps, epochs=1, verbose=0))
+    serve(keras_fit_measurer(tf_keras, model, views, ARCHITECTURES[arch]["batch_size"]))
 
 
 if __name__ == "__main__":
