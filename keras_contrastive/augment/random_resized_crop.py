@@ -62,7 +62,9 @@ class RandomResizedCrop(keras.layers.Layer):
                 f"channels), got shape {tuple(images.shape)}."
             )
         images = tf.cast(images, tf.float32)
-        batch = tf.shape(images)[0]
+        # A static batch size keeps the boxes' shape static, which TF's graph
+        # cost model needs (unknown, it logs a warning per traced pipeline).
+        batch = images.shape[0] if images.shape[0] is not None else tf.shape(images)[0]
         height = tf.cast(tf.shape(images)[1], tf.float32)
         width = tf.cast(tf.shape(images)[2], tf.float32)
         area = keras.random.uniform(
