@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 import time
@@ -118,3 +119,17 @@ def test_a_run_killed_mid_epoch_resumes_and_ends_after_the_same_steps(tmp_path):
     assert int(method.steps.numpy()) == epochs * steps_per_epoch
     assert int(method.queue.pointer.numpy()) == epochs * steps_per_epoch * 64 % method.queue_size
     assert not (out / "backup").exists()  # removed once training finished
+
+
+def test_a_training_run_logs_no_cost_model_warnings(tmp_path):
+    # With the crop boxes' shape unknown, TF's graph cost model logged a
+    # PredictCost warning for CropAndResize 8 times per epoch into the output,
+    # unless TF_CPP_MIN_LOG_LEVEL was set before the process started (as the
+    # tests' conftest sets it, and a user's shell does not).
+    env = {name: value for name, value in os.environ.items() if name != "TF_CPP_MIN_LOG_LEVEL"}
+    run = subprocess.run([sys.executable, "-m", "keras_contrastive.cli", "train", "--dataset", "digits",
+                          "--epochs", "1", "--batch-size", "64", "--train-subset", "256",
+                          "--out", str(tmp_path / "run")],
+                         capture_output=True, text=True, timeout=600, env=env)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "PredictCost" not in run.stderr

@@ -63,3 +63,15 @@ def test_bad_arguments_are_refused(kwargs, message):
 def test_unbatched_image_is_refused():
     with pytest.raises(ValueError, match=r"batch of images"):
         RandomResizedCrop(8)(np.zeros((8, 8, 1), "float32"))
+
+
+def test_a_static_batch_draws_boxes_of_a_constant_shape_and_the_crops_of_a_dynamic_one():
+    # TF's graph cost model reads shapes from the graph: boxes whose count comes
+    # from a Shape op are unknown to it, and it warned once per traced pipeline.
+    images = tf.constant(coordinate_images(6, 28))
+    static = tf.function(RandomResizedCrop(20, seed=5)).get_concrete_function(tf.TensorSpec((6, 28, 28, 1)))
+    dynamic = tf.function(RandomResizedCrop(20, seed=5)).get_concrete_function(tf.TensorSpec((None, 28, 28, 1)))
+    draws = [op for op in static.graph.get_operations() if op.type.startswith("StatelessRandomUniform")]
+    assert len(draws) == 4 and all(op.inputs[0].op.type == "Const" for op in draws)
+    # The same random boxes; constant folding of the static graph moves the last bits.
+    np.testing.assert_allclose(static(images).numpy(), dynamic(images).numpy(), atol=1e-4)
