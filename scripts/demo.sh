@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# TensorFlow reads this when it loads, before any of our code runs: its C++ info lines.
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 exec .venv/bin/keras-contrastive train --dataset digits --method simclr --out runs/demo "$@"
