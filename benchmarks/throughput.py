@@ -8,6 +8,8 @@ Contestants, all fp32 on the CPU, views precomputed, the same encoder and head
   lightly      lightly 1.6's NTXentLoss + SimCLRProjectionHead in PyTorch
   convs_alone  the network's convolutions and max-pools alone, forward and backward:
                the bound for any TensorFlow step on this network (see ConvolutionsAlone)
+  ours_mixed_bfloat16  with --bfloat16: ours under keras's mixed_bfloat16 policy, for
+               CPUs with bf16 units; not fp32, so outside the peers' comparison
 Each peer runs in its own process (and virtual environment, built by
 benchmarks/peers/setup_peers.sh) and waits while another is measured; rounds
 are interleaved (every other one in reverse order), each contestant's median
@@ -18,7 +20,7 @@ fp32 rate of a 2048x2048 tf.matmul measured in the same rounds. Images per
 CPU-second (the contestant process's CPU time, all threads) count only the
 work each did, whatever else the shared machine runs meanwhile.
 
-    .venv/bin/python benchmarks/throughput.py [--arch small wide] [--rounds 5] [--jit-compile]
+    .venv/bin/python benchmarks/throughput.py [--arch small wide] [--rounds 5] [--jit-compile] [--bfloat16]
 """
 
 from __future__ import annotations
@@ -91,13 +93,17 @@ class Peer:
 class Ours:
     """kc.ContrastiveModel with SimCLR on the same network, in this process."""
 
-    name = "ours"
-
-    def __init__(self, arch: str, jit_compile: bool):
+    def __init__(self, arch: str, jit_compile: bool, policy: str = "float32"):
         spec = ARCHITECTURES[arch]
-        encoder = kc.encoders.small_cnn(spec["input_shape"], widths=spec["widths"])
-        method = kc.methods.SimCLR(projection_dim=PROJECTION_DIM, temperature=TEMPERATURE)
-        self.model = kc.ContrastiveModel(encoder, method)
+        self.name = "ours" if policy == "float32" else f"ours_{policy}"
+        # Layers read the global policy when they are made.
+        keras.mixed_precision.set_dtype_policy(policy)
+        try:
+            encoder = kc.encoders.small_cnn(spec["input_shape"], widths=spec["widths"])
+            method = kc.methods.SimCLR(projection_dim=PROJECTION_DIM, temperature=TEMPERATURE)
+            self.model = kc.ContrastiveModel(encoder, method)
+        finally:
+            keras.mixed_precision.set_dtype_policy("float32")
         self.model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE), jit_compile=jit_compile)
         # Our encoders take raw pixels in [0, 255] and scale them inside.
         view_a, view_b = (255.0 * v for v in random_views(arch))
@@ -178,7 +184,7 @@ def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[str]) -> None:
+def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[str], bfloat16: bool) -> None:
     spec = ARCHITECTURES[arch]
     contestants, skipped = [], []
     for name in peers:
@@ -188,6 +194,8 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
             continue
         contestants.append(Peer(name, arch))
     contestants[:0] = [Ours(arch, jit_compile), ConvolutionsAlone(arch)]
+    if bfloat16:
+        contestants.insert(1, Ours(arch, jit_compile, "mixed_bfloat16"))
     rates: dict[str, list[float]] = {}
     cpu_rates: dict[str, list[float]] = {}
     matmul = []
@@ -217,7 +225,7 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
     height, width, channels = spec["input_shape"]
     print(f"\n{arch}: {height}x{width}x{channels}, widths {spec['widths']}, batch {spec['batch_size']}, "
           f"jit_compile={jit_compile}, median of {rounds} interleaved rounds of {steps} steps")
-    print(f"  {'contestant':<12} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10} "
+    print(f"  {'contestant':<20} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10} "
           f"{'img/CPU-s':>10} {'ours/this':>10}  rounds (images/s)")
     for name, values in rates.items():
         rate = float(np.median(values))
@@ -226,7 +234,7 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
         ratio = float(np.median(ours / np.array(values)))
         cpu_rate = float(np.median(cpu_rates[name]))
         cpu_ratio = float(np.median(ours_cpu / np.array(cpu_rates[name])))
-        print(f"  {name:<12} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%} "
+        print(f"  {name:<20} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%} "
               f"{cpu_rate:10.1f} {cpu_ratio:10.2f}  " + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
     floor_cpu = np.array(cpu_rates["convs_alone"])
@@ -245,9 +253,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="steps per measurement (default: small 10, wide 4)")
     parser.add_argument("--peers", nargs="*", choices=sorted(PEERS), default=list(PEERS))
     parser.add_argument("--jit-compile", action="store_true", help="compile our step with XLA")
+    parser.add_argument("--bfloat16", action="store_true",
+                        help="also run our step under the mixed_bfloat16 policy (outside the fp32 comparison)")
     args = parser.parse_args()
     for arch in args.arch:
-        run_arch(arch, args.rounds, args.steps or STEPS[arch], args.jit_compile, args.peers)
+        run_arch(arch, args.rounds, args.steps or STEPS[arch], args.jit_compile, args.peers, args.bfloat16)
 
 
 if __name__ == "__main__":
