@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.cross_replica import all_gather_pairs
 from keras_contrastive.losses.validation import (
     check_non_negative,
     check_paired_embeddings,
@@ -24,7 +25,9 @@ def barlow_twins(
     by `sqrt(biased variance + epsilon)`); `c = z_a^T z_b / N` is their
     `(D, D)` cross-correlation, and the loss is
     `sum_i (1 - c_ii)^2 + lambda_param * sum_{i != j} c_ij^2`.
-    Computed in float32 whatever the input dtype.
+    Computed in float32 whatever the input dtype. Under a `tf.distribute`
+    strategy the statistics are over the global batch (`all_gather_pairs`):
+    every replica's loss is the single-device loss on the global batch.
 
     Args:
         z_a: `(N, D)` embeddings of the first views, N >= 2.
@@ -51,6 +54,7 @@ def barlow_twins(
         requirement="Barlow Twins needs a batch of at least 2 images "
         "(it standardises each dimension over the batch)",
     )
+    z_a, z_b = all_gather_pairs(tf.cast(z_a, tf.float32), tf.cast(z_b, tf.float32))
     z_a = _standardize_over_batch(z_a, epsilon)
     z_b = _standardize_over_batch(z_b, epsilon)
     batch = tf.cast(tf.shape(z_a)[0], tf.float32)

@@ -83,3 +83,32 @@ def all_gather_views(z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     global_n = tf.shape(pairs)[0]
     own = tf.range(start, start + n)
     return tf.concat([pairs[:, 0], pairs[:, 1]], axis=0), tf.concat([own, own + global_n], axis=0)
+
+
+def all_gather_pairs(z_a: tf.Tensor, z_b: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Both views of every replica's images, for losses that take statistics over the batch.
+
+    Every replica then computes the same global loss; the gradient of the
+    gather hands each replica the gradient for its own rows summed over the
+    replicas' shares (see `all_gather_batch`), so the step equals one
+    device's on the global batch.
+
+    Args:
+        z_a: `(n, D)` this replica's embeddings of the first views.
+        z_b: `(n, D)` of the second views, same dtype.
+
+    Returns:
+        A tuple `(global_a, global_b)` of `(N, D)` tensors, the replicas' rows
+        in replica order, pairs kept in the same row; `(z_a, z_b)` with one
+        replica.
+
+    Example:
+    >>> # Inside strategy.run, on either of 2 replicas with 4 images each:
+    >>> global_a, global_b = all_gather_pairs(z_a, z_b)  # (8, D) each
+    """
+    if num_replicas_in_sync() == 1:
+        return z_a, z_b
+    candidates, _ = all_gather_views(tf.concat([z_a, z_b], axis=0))
+    global_a, global_b = tf.split(candidates, 2, axis=0)
+    return global_a, global_b
+

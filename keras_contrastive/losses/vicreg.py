@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.cross_replica import all_gather_pairs
 from keras_contrastive.losses.validation import (
     check_non_negative,
     check_paired_embeddings,
@@ -26,7 +27,9 @@ def vicreg_terms(
       its `(D, D)` covariance matrix (unbiased) divided by D; summed over the
       two views.
 
-    Computed in float32 whatever the input dtype.
+    Computed in float32 whatever the input dtype. Under a `tf.distribute`
+    strategy the terms are over the global batch (`all_gather_pairs`): every
+    replica's terms are the single-device terms on the global batch.
 
     Args:
         z_a: `(N, D)` embeddings of the first views, N >= 2.
@@ -47,7 +50,7 @@ def vicreg_terms(
         requirement="VICReg needs a batch of at least 2 images "
         "(it measures variance over the batch)",
     )
-    z_a, z_b = tf.cast(z_a, tf.float32), tf.cast(z_b, tf.float32)
+    z_a, z_b = all_gather_pairs(tf.cast(z_a, tf.float32), tf.cast(z_b, tf.float32))
     variance_a, covariance_a = _variance_and_covariance_terms(z_a, epsilon)
     variance_b, covariance_b = _variance_and_covariance_terms(z_b, epsilon)
     return {

@@ -7,9 +7,10 @@ process. CHECKS is one or more of these, separated by commas:
 
 - `nt_xent`: NT-Xent under `MirroredStrategy` on 2 logical CPUs; per replica,
   the logits, per-anchor losses and gradients with respect to its embeddings.
-- `gathered_losses`: InfoNCE (with a queue of negatives) and SupCon under
-  `MirroredStrategy` on 2 logical CPUs; per replica, its losses and the
-  gradients of its share of the global mean with respect to its inputs.
+- `gathered_losses`: InfoNCE (with a queue of negatives), SupCon, Barlow
+  Twins and VICReg under `MirroredStrategy` on 2 logical CPUs; per replica,
+  its losses and the gradients of its share of the global loss with respect
+  to its inputs.
 - `queue`: an `EmbeddingQueue` enqueued on 2 replicas with different
   batches; each replica's copy of its rows, pointer and fill count.
 - `overflow`: the model's agreement between replicas on skipping a step
@@ -111,16 +112,22 @@ def check_nt_xent(tf, strategy, inputs: dict) -> dict:
 
 
 def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
-    """InfoNCE and SupCon on each replica's slice (`sizes`) of one global batch.
+    """InfoNCE, SupCon, Barlow Twins and VICReg on each replica's slice (`sizes`) of one global batch.
 
     Inputs `queries`, `keys`, `negatives`, `features_a`, `features_b`,
     `labels`, `sizes`, `temperature`; outputs per replica
     `info_nce_per_anchor_{r}`, `info_nce_gradient_{queries,keys}_{r}`,
-    `supcon_{r}` and `supcon_gradient_{a,b}_{r}`, where each gradient is of
-    the replica's share of the global mean (its losses' sum over all anchors).
+    `supcon_{r}`, `supcon_gradient_{a,b}_{r}`, and `{barlow,vicreg}_{r}`
+    with `{barlow,vicreg}_gradient_{a,b}_{r}`. Each gradient is of the
+    replica's share of the global loss: for InfoNCE and SupCon its losses'
+    sum over all anchors, for Barlow Twins and VICReg (whose every replica
+    computes the global loss) the loss over the replica count, as
+    `ContrastiveModel` divides it.
     """
+    from keras_contrastive.losses.barlow_twins import barlow_twins
     from keras_contrastive.losses.info_nce import info_nce_per_anchor
     from keras_contrastive.losses.supcon import supcon
+    from keras_contrastive.losses.vicreg import vicreg
 
     temperature = float(inputs["temperature"])
     sizes = inputs["sizes"].tolist()
@@ -139,12 +146,20 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
             info_nce_share = tf.reduce_sum(per_anchor) / global_n
             supcon_mean = supcon(features_a, features_b, labels, temperature)
             supcon_share = supcon_mean * tf.cast(tf.shape(labels)[0], tf.float32) / global_n
+            replicas = float(strategy.num_replicas_in_sync)
+            barlow = barlow_twins(features_a, features_b)
+            barlow_share = barlow / replicas
+            variance_invariance_covariance = vicreg(features_a, features_b)
+            vicreg_share = variance_invariance_covariance / replicas
         return (per_anchor, *tape.gradient(info_nce_share, [queries, keys]), supcon_mean,
-                *tape.gradient(supcon_share, [features_a, features_b]))
+                *tape.gradient(supcon_share, [features_a, features_b]),
+                barlow, *tape.gradient(barlow_share, [features_a, features_b]),
+                variance_invariance_covariance, *tape.gradient(vicreg_share, [features_a, features_b]))
 
     results = tf.function(lambda: strategy.run(replica_step, args=local))()
     names = ("info_nce_per_anchor", "info_nce_gradient_queries", "info_nce_gradient_keys", "supcon",
-             "supcon_gradient_a", "supcon_gradient_b")
+             "supcon_gradient_a", "supcon_gradient_b", "barlow", "barlow_gradient_a", "barlow_gradient_b",
+             "vicreg", "vicreg_gradient_a", "vicreg_gradient_b")
     outputs = {}
     for name, value in zip(names, results):
         for replica, part in enumerate(strategy.experimental_local_results(value)):

@@ -1,14 +1,18 @@
-"""InfoNCE and SupCon under MirroredStrategy equal their single-device values on the global batch."""
+"""InfoNCE, SupCon, Barlow Twins and VICReg under MirroredStrategy equal their single-device values on the global batch."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_contrastive.losses.barlow_twins import barlow_twins
 from keras_contrastive.losses.info_nce import info_nce_per_anchor
 from keras_contrastive.losses.supcon import supcon
+from keras_contrastive.losses.vicreg import vicreg
 from tests.distribute.replicas import run_check
+from tests.losses.test_barlow_twins import reference_barlow_twins
 from tests.losses.test_info_nce import reference_info_nce
 from tests.losses.test_supcon import reference_supcon
+from tests.losses.test_vicreg import reference_vicreg_terms
 
 SIZES = (3, 7)  # unequal halves, as the last partial batch of an epoch
 TEMPERATURE = 0.2
@@ -75,3 +79,26 @@ def test_supcon_replicas_find_positives_and_negatives_on_every_replica(runs):
         for name, gradient in zip(("a", "b"), gradients):
             np.testing.assert_allclose(outputs[f"supcon_gradient_{name}_{replica}"],
                                        np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["barlow", "vicreg"])
+def test_batch_statistics_losses_are_taken_over_every_replicas_rows(runs, name):
+    inputs, outputs = runs
+    split = np.cumsum(SIZES)[:-1]
+    loss = {"barlow": barlow_twins, "vicreg": vicreg}[name]
+    features = inputs["features_a"], inputs["features_b"]
+    gradients = single_device_gradients(loss, features)
+    as_float64 = [f.astype(np.float64) for f in features]
+    if name == "barlow":
+        reference = reference_barlow_twins(*as_float64, 5e-3, 1e-5)
+    else:
+        terms = reference_vicreg_terms(*as_float64, 1e-4)
+        reference = 25.0 * terms["invariance"] + 25.0 * terms["variance"] + terms["covariance"]
+    for replica in range(2):
+        # Every replica computes the loss of the whole global batch ...
+        np.testing.assert_allclose(outputs[f"{name}_{replica}"], reference, rtol=1e-5)
+        # ... and its share of it sends each replica the global gradient of its own rows.
+        for view, gradient in zip(("a", "b"), gradients):
+            np.testing.assert_allclose(outputs[f"{name}_gradient_{view}_{replica}"],
+                                       np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
+
