@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.cross_replica import all_gather_batch
 from keras_contrastive.losses.validation import (
     check_embeddings,
     check_labels,
@@ -45,7 +46,9 @@ def pair_margin(
     normalisation), a pair with the same label contributes `d^2 / 2` and a
     pair with different labels `max(0, margin - d)^2 / 2`; the loss is the
     mean over the N (N - 1) / 2 pairs. Computed in float32 whatever the
-    input dtype. At distance 0 a dissimilar pair's gradient is 0 (the
+    input dtype. Under a `tf.distribute` strategy the pairs are those of the
+    global batch (`all_gather_batch`): every replica's loss is the
+    single-device loss on the global batch. At distance 0 a dissimilar pair's gradient is 0 (the
     direction to push apart is undefined there), never NaN.
 
     Args:
@@ -68,6 +71,8 @@ def pair_margin(
         requirement="The pair margin loss needs a batch of at least 2 embeddings",
     )
     labels = check_labels(labels, embeddings, "The pair margin loss")
+    embeddings, _ = all_gather_batch(tf.cast(embeddings, tf.float32))
+    labels, _ = all_gather_batch(labels)
     squared = pairwise_squared_distances(embeddings)
     similar = tf.equal(labels[:, None], labels[None, :])
     per_pair = tf.where(

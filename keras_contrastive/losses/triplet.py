@@ -41,7 +41,9 @@ def triplet_margin(
     A batch without a valid triplet (every label distinct, or all the same)
     gives 0, not an error. Memory grows as N^3 for "batch_all" and
     "semi_hard", N^2 for "batch_hard". Computed in float32 whatever the
-    input dtype; the gradient stays finite at distance 0.
+    input dtype; the gradient stays finite at distance 0. Under a
+    `tf.distribute` strategy each replica mines its own batch: gathering the
+    global batch would give every replica the global batch's N^3 triplets.
 
     Args:
         embeddings: `(N, D)` embeddings, N >= 2.

@@ -8,7 +8,7 @@ process. CHECKS is one or more of these, separated by commas:
 - `nt_xent`: NT-Xent under `MirroredStrategy` on 2 logical CPUs; per replica,
   the logits, per-anchor losses and gradients with respect to its embeddings.
 - `gathered_losses`: InfoNCE (with a queue of negatives), SupCon, Barlow
-  Twins and VICReg under `MirroredStrategy` on 2 logical CPUs; per replica,
+  Twins, VICReg and the pair margin loss under `MirroredStrategy` on 2 logical CPUs; per replica,
   its losses and the gradients of its share of the global loss with respect
   to its inputs.
 - `queue`: an `EmbeddingQueue` enqueued on 2 replicas with different
@@ -117,15 +117,17 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     Inputs `queries`, `keys`, `negatives`, `features_a`, `features_b`,
     `labels`, `sizes`, `temperature`; outputs per replica
     `info_nce_per_anchor_{r}`, `info_nce_gradient_{queries,keys}_{r}`,
-    `supcon_{r}`, `supcon_gradient_{a,b}_{r}`, and `{barlow,vicreg}_{r}`
-    with `{barlow,vicreg}_gradient_{a,b}_{r}`. Each gradient is of the
+    `supcon_{r}`, `supcon_gradient_{a,b}_{r}`, and `{barlow,vicreg,pair}_{r}`
+    with `{barlow,vicreg,pair}_gradient_{a,b}_{r}` (pair: the pair margin
+    loss of both views' features, labelled alike). Each gradient is of the
     replica's share of the global loss: for InfoNCE and SupCon its losses'
-    sum over all anchors, for Barlow Twins and VICReg (whose every replica
-    computes the global loss) the loss over the replica count, as
-    `ContrastiveModel` divides it.
+    sum over all anchors, for Barlow Twins, VICReg and the pair margin loss
+    (whose every replica computes the global loss) the loss over the replica
+    count, as `ContrastiveModel` divides it.
     """
     from keras_contrastive.losses.barlow_twins import barlow_twins
     from keras_contrastive.losses.info_nce import info_nce_per_anchor
+    from keras_contrastive.losses.pair_margin import pair_margin
     from keras_contrastive.losses.supcon import supcon
     from keras_contrastive.losses.vicreg import vicreg
 
@@ -151,15 +153,18 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
             barlow_share = barlow / replicas
             variance_invariance_covariance = vicreg(features_a, features_b)
             vicreg_share = variance_invariance_covariance / replicas
+            pair = pair_margin(tf.concat([features_a, features_b], 0), tf.concat([labels, labels], 0))
+            pair_share = pair / replicas
         return (per_anchor, *tape.gradient(info_nce_share, [queries, keys]), supcon_mean,
                 *tape.gradient(supcon_share, [features_a, features_b]),
                 barlow, *tape.gradient(barlow_share, [features_a, features_b]),
-                variance_invariance_covariance, *tape.gradient(vicreg_share, [features_a, features_b]))
+                variance_invariance_covariance, *tape.gradient(vicreg_share, [features_a, features_b]),
+                pair, *tape.gradient(pair_share, [features_a, features_b]))
 
     results = tf.function(lambda: strategy.run(replica_step, args=local))()
     names = ("info_nce_per_anchor", "info_nce_gradient_queries", "info_nce_gradient_keys", "supcon",
              "supcon_gradient_a", "supcon_gradient_b", "barlow", "barlow_gradient_a", "barlow_gradient_b",
-             "vicreg", "vicreg_gradient_a", "vicreg_gradient_b")
+             "vicreg", "vicreg_gradient_a", "vicreg_gradient_b", "pair", "pair_gradient_a", "pair_gradient_b")
     outputs = {}
     for name, value in zip(names, results):
         for replica, part in enumerate(strategy.experimental_local_results(value)):

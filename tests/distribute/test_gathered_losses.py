@@ -1,4 +1,4 @@
-"""InfoNCE, SupCon, Barlow Twins and VICReg under MirroredStrategy equal their single-device values on the global batch."""
+"""InfoNCE, SupCon, Barlow Twins, VICReg and the pair margin loss under MirroredStrategy equal their single-device values on the global batch."""
 
 import numpy as np
 import pytest
@@ -6,11 +6,13 @@ import tensorflow as tf
 
 from keras_contrastive.losses.barlow_twins import barlow_twins
 from keras_contrastive.losses.info_nce import info_nce_per_anchor
+from keras_contrastive.losses.pair_margin import pair_margin
 from keras_contrastive.losses.supcon import supcon
 from keras_contrastive.losses.vicreg import vicreg
 from tests.distribute.replicas import run_check
 from tests.losses.test_barlow_twins import reference_barlow_twins
 from tests.losses.test_info_nce import reference_info_nce
+from tests.losses.test_pair_margin import reference_pair_margin
 from tests.losses.test_supcon import reference_supcon
 from tests.losses.test_vicreg import reference_vicreg_terms
 
@@ -81,19 +83,27 @@ def test_supcon_replicas_find_positives_and_negatives_on_every_replica(runs):
                                        np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["barlow", "vicreg"])
+def pair_margin_of_both_views(a, b, labels):
+    return pair_margin(tf.concat([a, b], 0), tf.concat([labels, labels], 0))
+
+
+@pytest.mark.parametrize("name", ["barlow", "vicreg", "pair"])
 def test_batch_statistics_losses_are_taken_over_every_replicas_rows(runs, name):
     inputs, outputs = runs
     split = np.cumsum(SIZES)[:-1]
-    loss = {"barlow": barlow_twins, "vicreg": vicreg}[name]
+    labels = inputs["labels"]
+    loss = {"barlow": barlow_twins, "vicreg": vicreg,
+            "pair": lambda a, b: pair_margin_of_both_views(a, b, labels)}[name]
     features = inputs["features_a"], inputs["features_b"]
     gradients = single_device_gradients(loss, features)
     as_float64 = [f.astype(np.float64) for f in features]
     if name == "barlow":
         reference = reference_barlow_twins(*as_float64, 5e-3, 1e-5)
-    else:
+    elif name == "vicreg":
         terms = reference_vicreg_terms(*as_float64, 1e-4)
         reference = 25.0 * terms["invariance"] + 25.0 * terms["variance"] + terms["covariance"]
+    else:
+        reference = reference_pair_margin(np.concatenate(as_float64), np.concatenate([labels, labels]), 1.0)[0]
     for replica in range(2):
         # Every replica computes the loss of the whole global batch ...
         np.testing.assert_allclose(outputs[f"{name}_{replica}"], reference, rtol=1e-5)
