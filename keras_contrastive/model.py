@@ -147,6 +147,7 @@ class ContrastiveModel(keras.Model):
 
     def train_step(self, data):
         view_a, view_b, labels = self._unpack_views(data)
+        self.method.before_step(self.encoder)
         with tf.GradientTape() as tape:
             results = self.method.compute_loss_and_metrics(
                 self.encoder, view_a, view_b, labels, training=True

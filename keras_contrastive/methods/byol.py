@@ -6,17 +6,13 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.evaluation.embedding_std import embedding_std
-from keras_contrastive.heads import prediction_head
 from keras_contrastive.losses.normalized_mse import normalized_mse
 from keras_contrastive.methods.momentum_method import MomentumMethod
-from keras_contrastive.methods.update_multiplier import (
-    UpdateMultiplier,
-    check_learning_rate_multiplier,
-)
+from keras_contrastive.methods.predictor_method import PredictorMixin
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class BYOL(MomentumMethod):
+class BYOL(PredictorMixin, MomentumMethod):
     """BYOL: an online network with a predictor chases its own moving average.
 
     Both views go through the online encoder, projector and predictor, and
@@ -61,43 +57,19 @@ class BYOL(MomentumMethod):
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, momentum, total_steps, **kwargs)
-        check_learning_rate_multiplier(predictor_learning_rate_multiplier)
-        self.predictor_learning_rate_multiplier = float(predictor_learning_rate_multiplier)
-        self.predictor_hidden_dim = (
-            None if predictor_hidden_dim is None else int(predictor_hidden_dim)
-        )
+        self._set_predictor_options(predictor_hidden_dim, predictor_learning_rate_multiplier)
 
     def build(self, embedding_shape):
         if self.hidden_dim is None:
             self.hidden_dim = 2 * int(embedding_shape[-1])
         super().build(embedding_shape)
-        self.predictor = prediction_head(self.projection_dim, self.predictor_hidden_dim or self.hidden_dim)
-        self.predictor_updates = UpdateMultiplier(
-            self,
-            self.predictor.trainable_variables,
-            self.predictor_learning_rate_multiplier,
-            "predictor",
-        )
+        self._build_predictor(self.predictor_hidden_dim or self.hidden_dim)
 
     def compute_loss_and_metrics(
         self, encoder, view_a, view_b, labels=None, training=False
     ) -> dict[str, tf.Tensor]:
-        if training:
-            self.predictor_updates.remember()
         projections = self.project(encoder, view_a, view_b, training)
         predictions = self.predictor(projections, training=training)
         targets = self.target_projections(tf.concat([view_b, view_a], axis=0), training)
         loss = normalized_mse(predictions, targets)
         return {"loss": loss, "embedding_std": embedding_std(projections)}
-
-    def after_step(self, encoder) -> None:
-        self.predictor_updates.apply()
-        super().after_step(encoder)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(
-            predictor_hidden_dim=self.predictor_hidden_dim,
-            predictor_learning_rate_multiplier=self.predictor_learning_rate_multiplier,
-        )
-        return config

@@ -11,14 +11,15 @@ class Method(keras.layers.Layer):
 
     `ContrastiveModel` knows nothing of any one method. It builds the method
     with the encoder's embedding shape, and in every training and test step
-    calls `compute_loss_and_metrics` inside its gradient tape, then
-    `after_step` once the optimizer has applied the gradients. A new method is
+    calls `before_step`, then `compute_loss_and_metrics` inside its gradient
+    tape, then `after_step` once the optimizer has applied the gradients. A new method is
     a new subclass in its own file, never a branch in the model.
 
     Subclasses implement `build(embedding_shape)` (create heads and state
     variables), `compute_loss_and_metrics` and `get_config`; they may
     override `attach` (state that copies the encoder, such as a momentum
-    network), `after_step`, `metric_names` and `requires_labels`.
+    network), `before_step`, `after_step`, `metric_names` and
+    `requires_labels`.
 
     State that must survive `save` and resume (momentum networks, queues,
     step counters) lives in the method's variables, so it is part of the
@@ -72,6 +73,9 @@ class Method(keras.layers.Layer):
         does when a saved model is loaded.
         """
         return None
+
+    def before_step(self, encoder: keras.Model) -> None:
+        """Records state before each training step's forward pass and optimizer step."""
 
     def after_step(self, encoder: keras.Model) -> None:
         """Updates state after each optimizer step (momentum encoders, queues)."""

@@ -6,18 +6,14 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.evaluation.embedding_std import embedding_std
-from keras_contrastive.heads import prediction_head
 from keras_contrastive.losses.negative_cosine import negative_cosine
 from keras_contrastive.methods.method import swapped_views
+from keras_contrastive.methods.predictor_method import PredictorMixin
 from keras_contrastive.methods.projection_method import ProjectionMethod
-from keras_contrastive.methods.update_multiplier import (
-    UpdateMultiplier,
-    check_learning_rate_multiplier,
-)
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class SimSiam(ProjectionMethod):
+class SimSiam(PredictorMixin, ProjectionMethod):
     """SimSiam: no negatives, no momentum network, a stop-gradient instead.
 
     Both views go through the encoder, a projector with a batch-normalised
@@ -55,38 +51,19 @@ class SimSiam(ProjectionMethod):
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim or projection_dim, num_layers, **kwargs)
-        check_learning_rate_multiplier(predictor_learning_rate_multiplier)
-        self.predictor_hidden_dim = int(predictor_hidden_dim or max(1, self.projection_dim // 4))
-        self.predictor_learning_rate_multiplier = float(predictor_learning_rate_multiplier)
+        self._set_predictor_options(
+            predictor_hidden_dim or max(1, self.projection_dim // 4), predictor_learning_rate_multiplier
+        )
 
     def build(self, embedding_shape):
         super().build(embedding_shape)
-        self.predictor = prediction_head(self.projection_dim, self.predictor_hidden_dim)
-        self.predictor_updates = UpdateMultiplier(
-            self,
-            self.predictor.trainable_variables,
-            self.predictor_learning_rate_multiplier,
-            "predictor",
-        )
+        self._build_predictor(self.predictor_hidden_dim)
 
     def compute_loss_and_metrics(
         self, encoder, view_a, view_b, labels=None, training=False
     ) -> dict[str, tf.Tensor]:
-        if training:
-            self.predictor_updates.remember()
         projections = self.project(encoder, view_a, view_b, training)
         predictions = self.predictor(projections, training=training)
         targets = tf.stop_gradient(swapped_views(projections))
         loss = negative_cosine(predictions, targets)
         return {"loss": loss, "embedding_std": embedding_std(projections)}
-
-    def after_step(self, encoder) -> None:
-        self.predictor_updates.apply()
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(
-            predictor_hidden_dim=self.predictor_hidden_dim,
-            predictor_learning_rate_multiplier=self.predictor_learning_rate_multiplier,
-        )
-        return config
