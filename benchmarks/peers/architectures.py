@@ -104,9 +104,9 @@ def keras_fit_measurer(keras, model, dataset, batch: int):
     """`measure_steps(n)` for a compiled Keras (3 or tf-keras) model: n steps timed inside one `fit`.
 
     The clock runs from the end of `fit`'s first batch to the end of its last,
-    so `fit`'s start and end are left out. They matter here: on return `fit`
-    deletes its tf.data iterator, which waits 0 to 5 s on the pipeline's
-    threads, whatever the step costs.
+    so `fit`'s start and end are left out. They matter here: after its last
+    step `fit` sometimes takes another 0.5 to 5 s to return (releasing its
+    tf.data iterator), whatever the step costs.
     """
 
     class StepClock(keras.callbacks.Callback):
