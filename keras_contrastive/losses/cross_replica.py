@@ -78,11 +78,10 @@ def all_gather_views(z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     n = tf.shape(z)[0] // 2
     if num_replicas_in_sync() == 1:
         return z, tf.range(2 * n)
-    # One gather for both views keeps each image's pair together.
-    pairs, start = all_gather_batch(tf.stack(tf.split(z, 2, axis=0), axis=1))
-    global_n = tf.shape(pairs)[0]
+    global_a, global_b, start = _gather_pairs(*tf.split(z, 2, axis=0))
     own = tf.range(start, start + n)
-    return tf.concat([pairs[:, 0], pairs[:, 1]], axis=0), tf.concat([own, own + global_n], axis=0)
+    global_n = tf.shape(global_a)[0]
+    return tf.concat([global_a, global_b], axis=0), tf.concat([own, own + global_n], axis=0)
 
 
 def all_gather_pairs(z_a: tf.Tensor, z_b: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
@@ -108,7 +107,12 @@ def all_gather_pairs(z_a: tf.Tensor, z_b: tf.Tensor) -> tuple[tf.Tensor, tf.Tens
     """
     if num_replicas_in_sync() == 1:
         return z_a, z_b
-    candidates, _ = all_gather_views(tf.concat([z_a, z_b], axis=0))
-    global_a, global_b = tf.split(candidates, 2, axis=0)
+    global_a, global_b, _ = _gather_pairs(z_a, z_b)
     return global_a, global_b
+
+
+def _gather_pairs(z_a: tf.Tensor, z_b: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """`all_gather_batch` of the `(n, 2, D)` pairs: one gather keeps each image's views together."""
+    pairs, start = all_gather_batch(tf.stack([z_a, z_b], axis=1))
+    return pairs[:, 0], pairs[:, 1], start
 
