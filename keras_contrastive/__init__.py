@@ -5,19 +5,24 @@ import os as _os
 _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from keras_contrastive import augment, data, encoders, evaluation, export, losses, methods  # noqa: E402
-from keras_contrastive import callbacks, plots  # noqa: E402
+from keras_contrastive import callbacks, distribute, plots, validation  # noqa: E402
 from keras_contrastive import layers, optimizers  # noqa: E402
 from keras_contrastive import training  # noqa: E402
 from keras_contrastive.loading import load_model  # noqa: E402
 from keras_contrastive.model import ContrastiveModel  # noqa: E402
+from keras_contrastive.tower_input import TowerInput  # noqa: E402
+from keras_contrastive.towers import Towers  # noqa: E402
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ContrastiveModel",
+    "TowerInput",
+    "Towers",
     "augment",
     "callbacks",
     "data",
+    "distribute",
     "encoders",
     "evaluation",
     "export",
@@ -28,4 +33,5 @@ __all__ = [
     "optimizers",
     "plots",
     "training",
+    "validation",
 ]

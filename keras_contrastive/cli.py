@@ -6,8 +6,18 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
+
+
+def _positive_int(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
 
 #: Settings that suit each data set on a CPU budget; every one can be overridden.
 DATASET_DEFAULTS = {
@@ -38,19 +48,19 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--data-dir", help="directory with the data set's files, where it has local ones")
     train.add_argument("--method", default="simclr", help="self-supervised method (default: simclr)")
     train.add_argument("--encoder", default="small_cnn", choices=["small_cnn", "resnet18"])
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--batch-size", type=int)
+    train.add_argument("--epochs", type=_positive_int)
+    train.add_argument("--batch-size", type=_positive_int)
     train.add_argument("--optimizer", default="adam", choices=["adam", "lars"],
                        help="Adam, or LARS as in SimCLR (weight decay 1e-6; biases and batch norm excluded)")
     train.add_argument("--learning-rate", type=float,
                        help="peak learning rate, reached after a 10%% warmup, then cosine decay "
                        "(default: the data set's for Adam, 0.3 x batch / 256 for LARS)")
     train.add_argument("--temperature", type=float)
-    train.add_argument("--projection-dim", type=int, help="width of the method's projection (default: the method's)")
+    train.add_argument("--projection-dim", type=_positive_int, help="width of the method's projection (default: the method's)")
     train.add_argument("--crop-scale", type=float, help="smallest crop area fraction of the augmentation")
-    train.add_argument("--knn-k", type=int, help="neighbours of the kNN evaluation (200 for large data sets)")
-    train.add_argument("--knn-every", type=int, metavar="N", help="log test kNN accuracy every N epochs during training")
-    train.add_argument("--train-subset", type=int, help="train on the first N training images only")
+    train.add_argument("--knn-k", type=_positive_int, help="neighbours of the kNN evaluation (200 for large data sets)")
+    train.add_argument("--knn-every", type=_positive_int, metavar="N", help="log test kNN accuracy every N epochs during training")
+    train.add_argument("--train-subset", type=_positive_int, help="train on the first N training images only")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     train.add_argument("--out", required=True, help="output directory")
@@ -65,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.add_argument("model", help="a .keras file saved by ContrastiveModel.save or `train`")
     export.add_argument("--out", required=True, help="the model's base directory for TF Serving")
-    export.add_argument("--version", type=int, help="version number (default: the next free one)")
+    export.add_argument("--version", type=_positive_int, help="version number (default: the next free one)")
     export.add_argument("--overwrite", action="store_true", help="replace an existing version")
 
     evaluate = commands.add_parser(
@@ -79,10 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--dataset", default="digits", choices=sorted(DATASET_DEFAULTS))
     evaluate.add_argument("--data-dir", help="directory with the data set's files, where it has local ones")
     evaluate.add_argument("--out", required=True, help="output directory")
-    evaluate.add_argument("--knn-k", type=int, help="kNN neighbours (default: the data set's, as in train)")
-    evaluate.add_argument("--probe-epochs", type=int, default=30, help="epochs of the linear probe")
-    evaluate.add_argument("--train-subset", type=int, help="use the first N training images only")
-    evaluate.add_argument("--test-subset", type=int, help="use the first N test images only")
+    evaluate.add_argument("--knn-k", type=_positive_int, help="kNN neighbours (default: the data set's, as in train)")
+    evaluate.add_argument("--probe-epochs", type=_positive_int, default=30, help="epochs of the linear probe")
+    evaluate.add_argument("--train-subset", type=_positive_int, help="use the first N training images only")
+    evaluate.add_argument("--test-subset", type=_positive_int, help="use the first N test images only")
     evaluate.add_argument("--history", help="history JSON for the training curves (default: MODEL's directory's)")
     evaluate.add_argument("--seed", type=int, default=0)
     return parser
@@ -90,7 +100,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _train(args: argparse.Namespace) -> dict:
     import keras
-    import tensorflow as tf
 
     import keras_contrastive as kc
     from keras_contrastive.export import export_embedder
@@ -103,19 +112,21 @@ def _train(args: argparse.Namespace) -> dict:
     if method_class is None:
         raise ValueError(f"Unknown method {args.method!r}; choose one of {sorted(kc.methods.METHODS)}.")
     out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a directory for the model, metrics and export.")
     model_path = out / "model.keras"
     if model_path.exists() and not args.overwrite:
         raise FileExistsError(f"{model_path} exists; pass --overwrite to replace it, or choose another --out.")
     out.mkdir(parents=True, exist_ok=True)
 
     keras.utils.set_random_seed(args.seed)
-    train_images, train_labels = kc.data.load_numpy(args.dataset, "train", data_dir=args.data_dir)
-    test_images, test_labels = kc.data.load_numpy(args.dataset, "test", data_dir=args.data_dir)
-    if args.train_subset:
-        train_images, train_labels = train_images[: args.train_subset], train_labels[: args.train_subset]
-    height, width, channels = train_images.shape[1:]
+    train_split = f"train[:{args.train_subset}]" if args.train_subset else "train"
+    train = kc.data.load(args.dataset, train_split, data_dir=args.data_dir)
+    test = kc.data.load(args.dataset, "test", data_dir=args.data_dir)
+    height, width, channels = train.element_spec[0].shape
+    train_size = int(train.cardinality())
     print(
-        f"{args.dataset}: {len(train_images)} training and {len(test_images)} test images of "
+        f"{args.dataset}: {train_size} training and {int(test.cardinality())} test images of "
         f"{height}x{width}x{channels}; {args.method} with {args.encoder}, "
         f"{settings['epochs']} epochs of batch {settings['batch_size']}",
         flush=True,
@@ -125,25 +136,10 @@ def _train(args: argparse.Namespace) -> dict:
         horizontal_flip=settings["flip"], seed=args.seed,
     )
     encoder = getattr(kc.encoders, args.encoder)((height, width, channels))
-    steps = settings["epochs"] * (len(train_images) // settings["batch_size"])
+    steps = settings["epochs"] * kc.training.steps_per_epoch(train, settings["batch_size"])
     method = method_class(**_method_arguments(method_class, args.projection_dim, settings["temperature"], steps))
-    model = kc.ContrastiveModel(encoder, method)
-    train_data = (train_images, train_labels) if method.requires_labels else train_images
-    views = kc.data.make_views(
-        tf.data.Dataset.from_tensor_slices(train_data), augment, batch_size=settings["batch_size"], seed=args.seed
-    )
-    val_data = (test_images, test_labels) if method.requires_labels else test_images
-    val_views = kc.data.make_views(
-        tf.data.Dataset.from_tensor_slices(val_data), augment,
-        batch_size=min(settings["batch_size"], len(test_images)), shuffle_buffer=None,
-    )
-    if args.optimizer == "lars":
-        if args.learning_rate is None:  # SimCLR's rule for LARS
-            settings["learning_rate"] = 0.3 * settings["batch_size"] / 256
-        optimizer = kc.optimizers.LARS(kc.training.warmup_cosine(settings["learning_rate"], steps))
-    else:
-        optimizer = kc.training.warmup_cosine_adam(settings["learning_rate"], steps)
-    model.compile(optimizer=optimizer, jit_compile=args.jit_compile)
+    if args.optimizer == "lars" and args.learning_rate is None:  # SimCLR's rule for LARS
+        settings["learning_rate"] = 0.3 * settings["batch_size"] / 256
 
     # Checkpoints at every epoch's end; a killed run started again resumes
     # from the last one with its optimizer and method state (and its step
@@ -152,29 +148,25 @@ def _train(args: argparse.Namespace) -> dict:
     resumed_epoch = _backed_up_epoch(out / "backup")
     if resumed_epoch:
         print(f"resuming from the checkpoint after epoch {resumed_epoch} in {out / 'backup'}", flush=True)
-    monitor = kc.callbacks.KNNMonitor(
-        (train_images, train_labels), (test_images, test_labels), every=args.knn_every, k=settings["knn_k"]
-    ) if args.knn_every else None
-    started = time.perf_counter()
-    history = model.fit(
-        views, epochs=settings["epochs"], validation_data=val_views, shuffle=False,  # views are shuffled
-        verbose=1 if sys.stdout.isatty() else 2, callbacks=[monitor, backup] if monitor else [backup],
+    monitor = kc.callbacks.KNNMonitor(train, test, every=args.knn_every, k=settings["knn_k"]) if args.knn_every else None
+    model, history, train_seconds = kc.training.train_encoder(
+        encoder, method, train, augment, epochs=settings["epochs"], batch_size=settings["batch_size"],
+        learning_rate=settings["learning_rate"], optimizer=args.optimizer, seed=args.seed,
+        validation_examples=test, callbacks=[monitor, backup] if monitor else [backup],
+        verbose=1 if sys.stdout.isatty() else 2, jit_compile=args.jit_compile,
     )
-    train_seconds = time.perf_counter() - started
     kc.evaluation.save_training_history(history, out / "history.json", {"knn_accuracy": monitor.epochs} if monitor else None)
     partial = model_path.with_name(model_path.name + ".partial.keras")
     model.save(partial)
     os.replace(partial, model_path)
 
     print(f"evaluating: kNN (k={settings['knn_k']}, T=0.1) and linear probe on the test split ...", flush=True)
-    results = kc.evaluation.compare_with_baselines(
-        model.encoder, (train_images, train_labels), (test_images, test_labels), k=settings["knn_k"], seed=args.seed
-    )
+    results = kc.evaluation.compare_with_baselines(model.encoder, train, test, k=settings["knn_k"], seed=args.seed)
     report = {
         "dataset": args.dataset,
         "method": method.get_config(),
         "settings": settings,
-        "train_images": int(len(train_images)),
+        "train_images": train_size,
         "train_seconds": round(train_seconds, 1),
         "resumed_after_epoch": resumed_epoch,
         "optimizer": args.optimizer,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import keras
 
+from keras_contrastive.validation import check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
 class ProjectionHead(keras.layers.Layer):
@@ -36,14 +38,9 @@ class ProjectionHead(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if num_layers < 1:
-            raise ValueError(f"num_layers must be at least 1, got {num_layers}.")
-        for label, dim in (("hidden_dim", hidden_dim), ("output_dim", output_dim)):
-            if int(dim) != dim or dim < 1:
-                raise ValueError(f"{label} must be a positive integer, got {dim!r}.")
-        self.hidden_dim = int(hidden_dim)
-        self.output_dim = int(output_dim)
-        self.num_layers = int(num_layers)
+        self.hidden_dim = check_positive_int(hidden_dim, "hidden_dim")
+        self.output_dim = check_positive_int(output_dim, "output_dim")
+        self.num_layers = check_positive_int(num_layers, "num_layers")
         self.batch_norm = bool(batch_norm)
         self.output_batch_norm = bool(output_batch_norm)
         self.blocks = []

@@ -1,76 +1,50 @@
-"""ContrastiveModel: a Keras model that trains an encoder with a self-supervised method."""
+"""ContrastiveModel: a Keras model that trains one encoder, or two towers, with a contrastive method."""
 
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
-from keras_contrastive.losses.cross_replica import num_replicas_in_sync
+from keras_contrastive.distribute.compat import (
+    OptimizerBuiltBeforeFit,
+    logs_reducible_across_workers,
+    non_finite_everywhere_if_anywhere,
+)
+from keras_contrastive.distribute.cross_replica import num_replicas_in_sync
 from keras_contrastive.methods.method import Method
-
-
-def _static_shape(model: keras.Model, attribute: str) -> tuple:
-    try:
-        shape = getattr(model, attribute)
-    except (AttributeError, ValueError):
-        return ()
-    if isinstance(shape, list):
-        raise ValueError(
-            f"The encoder must have one input and one output, got {attribute} {shape}."
-        )
-    return tuple(shape) if shape is not None else ()
-
-
-def _non_finite_everywhere_if_anywhere(gradients: list) -> list:
-    """Makes every replica's gradients non-finite when any replica's are.
-
-    Keras's `LossScaleOptimizer` decides whether to skip a step from the
-    gradients before they are summed across replicas: from the first
-    replica's under `MirroredStrategy` (an overflow on another one then
-    reaches the weights as NaN) and from each replica's own under
-    `MultiWorkerMirroredStrategy` (replicas that disagree then wait for each
-    other forever). After this, all replicas agree. With one replica the
-    gradients are returned as they are.
-    """
-    if num_replicas_in_sync() == 1:
-        return gradients
-
-    def values(g):
-        return g.values if isinstance(g, tf.IndexedSlices) else g
-
-    def add(g, poison):
-        poison = tf.cast(poison, g.dtype)
-        if isinstance(g, tf.IndexedSlices):
-            return tf.IndexedSlices(g.values + poison, g.indices, g.dense_shape)
-        return g + poison
-
-    present = [g for g in gradients if g is not None]
-    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(values(g))) for g in present])
-    overflowed = tf.distribute.get_replica_context().all_reduce(
-        tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32)
-    )
-    poison = tf.where(overflowed > 0, float("nan"), 0.0)
-    return [None if g is None else add(g, poison) for g in gradients]
+from keras_contrastive.optimizers.learning_rate_multipliers import apply_gradients_with_multipliers
+from keras_contrastive.towers import Towers
+from keras_contrastive.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class ContrastiveModel(keras.Model):
-    """An encoder trained by a self-supervised method, used as a Keras model.
+class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
+    """An encoder (or two towers) trained by a contrastive or self-supervised method, as a Keras model.
 
-    `fit` takes batches of two augmented views, `(view_a, view_b)` or
-    `(view_a, view_b, labels)`, as made by `kc.data.make_views`. The
-    overridden `train_step` (compiled by Keras as a `tf.function`, with XLA
-    when `compile(jit_compile=True)`) runs the method's forward pass and loss,
-    applies the gradients and then the method's after-step updates.
+    `fit` takes batches of two views, `(view_a, view_b)` or `(view_a,
+    view_b, labels)`, as made by `kc.data.make_views`. The overridden
+    `train_step` (compiled by Keras as a `tf.function`) runs the method's
+    forward pass and loss, applies the gradients, then the method's
+    after-step updates (momentum networks, queues).
 
-    `call` is the encoder's embedding, so `predict`, a saved model and an
-    exported one all compute the same thing (as float32 under a
-    mixed-precision policy).
+    The encoder may take any single input: images `(batch, H, W, C)`, token
+    ids `(batch, L)`, raw strings `(batch,)` with the tokenizer inside it,
+    integer ids `(batch,)`. Batches are checked against its `keras.Input`
+    (rank, fixed dimensions, kind of dtype) with errors that say what was
+    expected. With `pair_encoder`, view b goes through it instead of
+    `encoder` (images and captions, queries and documents, users and items),
+    and its input may be of another kind.
+
+    `call` (and so `predict`) is `encoder`'s embedding, as float32;
+    `embed_pair` is the pair encoder's. The TF Serving export
+    (`kc.export.export_embedder`) serves the same embedding L2-normalised,
+    the form similarity search uses.
 
     Built and compiled under `strategy.scope()` of a `MirroredStrategy` or
-    `MultiWorkerMirroredStrategy`, `fit` runs unchanged: each replica's loss
-    (NT-Xent gathers the negatives of all replicas) is divided by the number
-    of replicas before the optimizer sums the gradients, and the reported
+    `MultiWorkerMirroredStrategy`, `fit` runs unchanged: the losses gather
+    the global batch, each replica's loss is divided by the number of
+    replicas before the optimizer sums the gradients, and the reported
     metrics are those of the global batch. Use synchronised batch norm
     (`keras.layers.BatchNormalization(synchronized=True)`) for the
     distributed step to equal the single-device step on the global batch.
@@ -78,11 +52,12 @@ class ContrastiveModel(keras.Model):
     and the replicas agree on skipping steps that overflowed.
 
     Args:
-        encoder: A built `keras.Model` mapping images `(batch, H, W, C)` to
-            embeddings `(batch, dim)`. The encoders in `kc.encoders` take raw
-            pixel values in [0, 255] and scale them inside.
-        method: A `kc.methods.Method`, e.g. `kc.methods.SimCLR()`. It owns the
-            heads and the loss.
+        encoder: A built `keras.Model` (functional or Sequential) with one
+            input and a `(batch, dim)` output. The encoders in `kc.encoders`
+            take raw pixel values in [0, 255] and scale them inside.
+        method: A `kc.methods.Method`, e.g. `kc.methods.SimCLR()`. It owns
+            the heads, the state and the loss, and belongs to this model.
+        pair_encoder: Optional second tower for view b, of the same form.
         **kwargs: Passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -93,36 +68,20 @@ class ContrastiveModel(keras.Model):
     >>> embeddings = model.predict(images)
     """
 
-    def __init__(self, encoder: keras.Model, method: Method, **kwargs):
+    def __init__(self, encoder: keras.Model, method: Method, pair_encoder: keras.Model | None = None, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(encoder, keras.Model):
-            raise ValueError(
-                f"encoder must be a keras.Model, got {type(encoder).__name__}."
-            )
         if not isinstance(method, Method):
             raise ValueError(
                 "method must be a keras_contrastive.methods.Method such as "
                 f"SimCLR(), got {type(method).__name__}."
             )
-        input_shape = _static_shape(encoder, "input_shape")
-        output_shape = _static_shape(encoder, "output_shape")
-        if len(input_shape) != 4:
-            raise ValueError(
-                "The encoder must be a built model taking images of shape "
-                f"(batch, height, width, channels); its input shape is {input_shape or 'unknown'}."
-            )
-        if len(output_shape) != 2 or output_shape[-1] is None:
-            raise ValueError(
-                "The encoder must output 2-D embeddings (batch, dim) with a known "
-                f"dim; its output shape is {output_shape or 'unknown'}. End it with "
-                "a pooling or Flatten layer."
-            )
+        if pair_encoder is not None and not isinstance(pair_encoder, keras.Model):
+            raise ValueError(f"pair_encoder must be a keras.Model or None, got {type(pair_encoder).__name__}.")
+        self.towers = Towers(encoder, pair_encoder)
         self.encoder = encoder
+        self.pair_encoder = self.towers.pair_encoder
         self.method = method
-        if not method.built:
-            method.attach(encoder)
-            method.build(output_shape)
-        self.image_shape = input_shape[1:]
+        method.attach(self.towers)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.method_trackers = [keras.metrics.Mean(name=n) for n in method.metric_names]
         self.built = True
@@ -130,28 +89,69 @@ class ContrastiveModel(keras.Model):
     @property
     def embedding_dim(self) -> int:
         """Width of the embedding `call` returns."""
-        return int(self.encoder.output_shape[-1])
+        return self.towers.embedding_dims[0]
 
     @property
     def metrics(self) -> list:
         return [self.loss_tracker, *self.method_trackers]
 
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None, weighted_metrics=None,
+                **kwargs):
+        """Keras's `compile`, refusing what this model would ignore.
+
+        The loss is the method's, and the logged metrics are the method's
+        (`metric_names`); a `loss`, `loss_weights`, `metrics` or
+        `weighted_metrics` given here is an error rather than silently
+        unused. Evaluate the embedding with `kc.callbacks.KNNMonitor` or
+        `kc.evaluation`.
+        """
+        given = [name for name, value in (("loss", loss), ("loss_weights", loss_weights), ("metrics", metrics),
+                                          ("weighted_metrics", weighted_metrics)) if value is not None]
+        if given:
+            raise ValueError(
+                f"ContrastiveModel.compile got {', '.join(given)}, which it would ignore: the loss is the "
+                f"method's ({type(self.method).__name__}), and so are the logged metrics "
+                f"({', '.join(('loss', *self.method.metric_names))}). Set the loss through the method, e.g. "
+                "kc.methods.SimCLR(temperature=0.2), and score embeddings with kc.callbacks.KNNMonitor."
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def compile_from_config(self, config: dict) -> None:
+        """Compiles a loaded model as it was saved (Keras skips models that override `compile`)."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.optimizer is not None:
+            self.optimizer.build(self.trainable_variables)
+
     def call(self, inputs, training=None):
-        self._check_images(inputs, "images")
-        embeddings = self.encoder(inputs, training=training)
-        if embeddings.dtype in (tf.float16, tf.bfloat16):
-            # Under a mixed-precision policy the encoder computes in half
-            # precision; the embedding users get is float32.
-            embeddings = tf.cast(embeddings, tf.float32)
-        return embeddings
+        self.towers.input_pair[0].check(inputs, "the encoder's input")
+        return _float32(self.encoder(inputs, training=training))
+
+    def embed_pair(self, inputs, batch_size: int = 256) -> np.ndarray:
+        """The pair encoder's float32 embeddings of `inputs` (the encoder's, in a siamese model).
+
+        Args:
+            inputs: A batch of what view b's tower takes, e.g. an array of
+                strings for a text tower.
+            batch_size: Examples per forward pass.
+
+        Returns:
+            `(N, dim)` float32 embeddings.
+
+        Example:
+        >>> text_embeddings = model.embed_pair(np.array(["a red car", "a cat"]))
+        """
+        batch_size = check_positive_int(batch_size, "batch_size")
+        tower = self.pair_encoder if self.pair_encoder is not None else self.encoder
+        inputs = tf.convert_to_tensor(inputs)
+        self.towers.input_pair[1].check(inputs, "the pair encoder's input")
+        embed = tf.function(lambda x: _float32(tower(x, training=False)), reduce_retracing=True)
+        parts = [embed(inputs[start : start + batch_size]).numpy() for start in range(0, len(inputs), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, self.towers.embedding_dims[-1]), np.float32)
 
     def train_step(self, data):
         view_a, view_b, labels = self._unpack_views(data)
-        self.method.before_step(self.encoder)
         with tf.GradientTape() as tape:
-            results = self.method.compute_loss_and_metrics(
-                self.encoder, view_a, view_b, labels, training=True
-            )
+            results = self.method.compute_loss_and_metrics(self.towers, view_a, view_b, labels, training=True)
             # float32 before any loss scaling: a float16 loss times the loss
             # scale (32768 at first) would overflow.
             loss = tf.cast(results["loss"], tf.float32)
@@ -161,24 +161,15 @@ class ContrastiveModel(keras.Model):
         variables = self.trainable_variables
         gradients = tape.gradient(scaled_loss, variables)
         if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
-            gradients = _non_finite_everywhere_if_anywhere(gradients)
-        self.optimizer.apply_gradients(zip(gradients, variables))
-        self.method.after_step(self.encoder)
+            gradients = non_finite_everywhere_if_anywhere(gradients)
+        apply_gradients_with_multipliers(self.optimizer, gradients, variables, self.method.learning_rate_multipliers)
+        self.method.after_step(self.towers, results)
         return self._update_metrics(dict(results, loss=loss))
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Builds the optimizer's state, in the strategy's scope, before the first step.
-
-        Keras calls this at the start of `fit`, `evaluate` and friends. The
-        model, the method and the trackers are built when the model is
-        constructed, so the optimizer is all that is left. Keras 3.15's own
-        version first averages a batch across the replicas, which fails
-        under `MultiWorkerMirroredStrategy` for tuple batches such as
-        `(view_a, view_b)` ("Attempt to convert a value (PerReplica...)").
-        """
-        if self.optimizer is not None and not self.optimizer.built:
-            with self.distribute_strategy.scope():
-                self.optimizer.build(self.trainable_variables)
+    def test_step(self, data):
+        view_a, view_b, labels = self._unpack_views(data)
+        results = self.method.compute_loss_and_metrics(self.towers, view_a, view_b, labels, training=False)
+        return self._update_metrics(results)
 
     @staticmethod
     def _replica_share(loss: tf.Tensor) -> tf.Tensor:
@@ -193,30 +184,14 @@ class ContrastiveModel(keras.Model):
         replicas = num_replicas_in_sync()
         return loss if replicas == 1 else loss / float(replicas)
 
-    def test_step(self, data):
-        view_a, view_b, labels = self._unpack_views(data)
-        results = self.method.compute_loss_and_metrics(
-            self.encoder, view_a, view_b, labels, training=False
-        )
-        return self._update_metrics(results)
-
     def _update_metrics(self, results: dict) -> dict:
         self.loss_tracker.update_state(results["loss"])
         for tracker in self.method_trackers:
             tracker.update_state(results[tracker.name])
-        logs = {m.name: m.result() for m in self.metrics}
-        strategy = tf.distribute.get_strategy()
-        if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and (
-            strategy.extended._in_multi_worker_mode()
-        ):
-            # Keras 3.15 averages each step's logs over workers with
-            # strategy.reduce("MEAN", value, axis=0), which refuses scalars
-            # (tensorflow/tensorflow#72388); a leading axis of 1 averages the same.
-            logs = {name: tf.reshape(value, [1]) for name, value in logs.items()}
-        return logs
+        return logs_reducible_across_workers({m.name: m.result() for m in self.metrics})
 
     def _unpack_views(self, data):
-        """Splits a batch into views and labels and checks them against the encoder."""
+        """Splits a batch into views and labels and checks them against the towers."""
         if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
             raise ValueError(
                 "Each batch must be (view_a, view_b) or (view_a, view_b, labels), "
@@ -225,41 +200,28 @@ class ContrastiveModel(keras.Model):
             )
         view_a, view_b = data[0], data[1]
         labels = data[2] if len(data) == 3 else None
-        self._check_images(view_a, "view_a")
-        self._check_images(view_b, "view_b")
-        if not view_a.shape.is_compatible_with(view_b.shape):
+        input_a, input_b = self.towers.input_pair
+        input_a.check(view_a, "view_a")
+        input_b.check(view_b, "view_b")
+        if self.towers.shared and not view_a.shape.is_compatible_with(view_b.shape):
             raise ValueError(
-                "The two views must have the same shape, got "
+                "The two views of a siamese model must have the same shape, got "
                 f"{tuple(view_a.shape)} and {tuple(view_b.shape)}."
             )
-        if view_a.shape[0] is not None and view_a.shape[0] < 2:
+        batch = view_a.shape[0] if view_a.shape[0] is not None else view_b.shape[0]
+        if batch is not None and batch < 2:
             raise ValueError(
-                "Contrastive training needs batches of at least 2 images, got a "
-                f"batch of {view_a.shape[0]}. Use a larger batch_size, or "
-                "drop_remainder=True in make_views."
+                f"Contrastive training needs batches of at least 2 examples, got a batch of {batch}. Use a "
+                "larger batch_size, or drop_remainder=True in make_views."
             )
         if self.method.requires_labels and labels is None:
             raise ValueError(
-                f"{type(self.method).__name__} needs labelled batches "
-                "(view_a, view_b, labels); make_views passes labels along when the "
-                "dataset yields (image, label) pairs."
+                f"{type(self.method).__name__} needs labelled batches (view_a, view_b, labels); make_views "
+                "passes labels along when the dataset yields (example, label) pairs."
             )
+        if labels is not None and self.method.requires_labels:
+            _check_batch_labels(labels, batch)
         return view_a, view_b, labels
-
-    def _check_images(self, images, name: str) -> None:
-        """Raises ValueError unless `images` is a batch of the encoder's images."""
-        shape = tf.TensorShape(getattr(images, "shape", None))
-        if shape.rank != 4:
-            raise ValueError(
-                f"Expected {name} to be a batch of images (batch, "
-                f"{', '.join(map(str, self.image_shape))}), got shape {tuple(shape)}."
-            )
-        expected_channels = self.image_shape[-1]
-        if expected_channels is not None and shape[-1] != expected_channels:
-            raise ValueError(
-                f"The encoder expects images with {expected_channels} channel(s) "
-                f"of shape {self.image_shape}; {name} has shape {tuple(shape)}."
-            )
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -267,15 +229,32 @@ class ContrastiveModel(keras.Model):
             encoder=keras.saving.serialize_keras_object(self.encoder),
             method=keras.saving.serialize_keras_object(self.method),
         )
+        if self.pair_encoder is not None:
+            config["pair_encoder"] = keras.saving.serialize_keras_object(self.pair_encoder)
         return config
 
     @classmethod
     def from_config(cls, config: dict, custom_objects=None) -> "ContrastiveModel":
         config = dict(config)
-        encoder = keras.saving.deserialize_keras_object(
-            config.pop("encoder"), custom_objects=custom_objects
+        networks = {
+            key: keras.saving.deserialize_keras_object(config.pop(key), custom_objects=custom_objects)
+            for key in ("encoder", "method", "pair_encoder")
+            if key in config
+        }
+        return cls(**networks, **config)
+
+
+def _float32(embeddings: tf.Tensor) -> tf.Tensor:
+    """Embeddings as float32: under a mixed-precision policy the encoder computes in half precision."""
+    return tf.cast(embeddings, tf.float32) if embeddings.dtype != tf.float32 else embeddings
+
+
+def _check_batch_labels(labels, batch: int | None) -> None:
+    """Raises ValueError unless `labels` are `(batch,)` integers."""
+    shape = tf.TensorShape(getattr(labels, "shape", None))
+    dtype = tf.as_dtype(getattr(labels, "dtype", tf.float32))
+    if shape.rank != 1 or not dtype.is_integer or (batch is not None and shape[0] not in (None, batch)):
+        raise ValueError(
+            f"Expected labels to be a batch of integer class labels (batch,) = ({batch or '?'},), got "
+            f"shape {tuple(shape) if shape.rank is not None else 'of unknown rank'} and dtype {dtype.name}."
         )
-        method = keras.saving.deserialize_keras_object(
-            config.pop("method"), custom_objects=custom_objects
-        )
-        return cls(encoder=encoder, method=method, **config)

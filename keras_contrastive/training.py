@@ -1,8 +1,9 @@
-"""The training recipe in one call: views from an image array, warmup-cosine Adam, `fit`."""
+"""The training recipe in one call: views from a dataset, a warmup-cosine optimizer, `fit`."""
 
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import keras
 import numpy as np
@@ -11,6 +12,11 @@ import tensorflow as tf
 from keras_contrastive.data.views import make_views
 from keras_contrastive.methods.method import Method
 from keras_contrastive.model import ContrastiveModel
+from keras_contrastive.optimizers.lars import LARS
+from keras_contrastive.validation import check_choice, check_in_range, check_positive, check_positive_int
+
+#: The optimizers `train_encoder` builds by name, each under `warmup_cosine`.
+OPTIMIZERS = ("adam", "lars")
 
 
 def warmup_cosine(
@@ -32,10 +38,9 @@ def warmup_cosine(
     Example:
     >>> optimizer = kc.optimizers.LARS(warmup_cosine(0.3 * batch_size / 256, total_steps))
     """
-    if int(total_steps) != total_steps or total_steps < 1:
-        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}.")
-    if not 0 <= warmup_fraction < 1:
-        raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}.")
+    peak_learning_rate = check_positive(peak_learning_rate, "learning_rate")
+    total_steps = check_positive_int(total_steps, "total_steps")
+    warmup_fraction = check_in_range(warmup_fraction, "warmup_fraction", 0.0, 1.0, include_high=False)
     warmup = int(total_steps * warmup_fraction)
     return keras.optimizers.schedules.CosineDecay(
         0.0, max(total_steps - warmup, 1), warmup_target=peak_learning_rate, warmup_steps=warmup
@@ -53,56 +58,109 @@ def warmup_cosine_adam(
     return keras.optimizers.Adam(warmup_cosine(peak_learning_rate, total_steps, warmup_fraction))
 
 
+def steps_per_epoch(examples: tf.data.Dataset, batch_size: int) -> int:
+    """Full batches in one pass over `examples` (a dataset of single examples of known size).
+
+    Raises:
+        ValueError: if the dataset's size is unknown (call `.apply(tf.data.experimental.assert_cardinality(n))`)
+            or smaller than one batch.
+    """
+    batch_size = check_positive_int(batch_size, "batch_size", minimum=2)
+    size = int(examples.cardinality())
+    if size < 0:
+        raise ValueError(
+            "The dataset's size is unknown, so the length of the learning-rate schedule is too; give it "
+            "with dataset.apply(tf.data.experimental.assert_cardinality(number_of_examples))."
+        )
+    if size < batch_size:
+        raise ValueError(f"The dataset has {size} examples, fewer than batch_size={batch_size}.")
+    return size // batch_size
+
+
 def train_encoder(
     encoder: keras.Model,
     method: Method,
-    images: np.ndarray,
-    augment,
+    examples,
+    augment: Callable,
     labels: np.ndarray | None = None,
     epochs: int = 10,
     batch_size: int = 128,
     learning_rate: float = 1e-2,
+    optimizer: str = "adam",
     seed: int = 0,
-    verbose: int = 0,
-    callbacks: list | None = None,
     reproducible: bool = False,
+    validation_examples=None,
+    callbacks: list | None = None,
+    verbose: int = 0,
+    jit_compile: bool = False,
 ) -> tuple[ContrastiveModel, keras.callbacks.History, float]:
-    """Trains `encoder` with `method` on an array of images, as the benchmarks and tests do.
+    """Trains `encoder` with `method`: the recipe of the command line, the tests and the benchmarks.
 
-    Two views of every image per epoch (`make_views`), labels passed along
-    when the method needs them, Adam with `warmup_cosine_adam`.
+    Two views of every example per epoch (`make_views`, streamed from the
+    dataset), labels passed along when the data has them, and Adam (or
+    LARS) under `warmup_cosine` for `epochs` passes of full batches.
 
     Args:
         encoder: The encoder to train (trained in place).
         method: A fresh `kc.methods.Method`.
-        images: `(N, H, W, C)` uint8 images.
-        augment: The view augmentation, e.g. `kc.augment.simclr(28, channels=1)`.
-        labels: `(N,)` labels; required when `method.requires_labels`.
-        epochs: Passes over the images.
-        batch_size: Images per step.
+        examples: A `tf.data.Dataset` of single examples or `(example, label)`
+            pairs, of known size; or an array of examples (with `labels`).
+        augment: Maps a batch of examples to a batch of views, e.g.
+            `kc.augment.simclr(28, channels=1)`.
+        labels: `(N,)` labels of an array of examples.
+        epochs: Passes over the examples.
+        batch_size: Examples per step.
         learning_rate: Peak learning rate.
-        seed: Seed of the shuffling.
-        verbose: `fit`'s verbosity.
-        callbacks: Keras callbacks for `fit`.
+        optimizer: "adam" or "lars" (SimCLR's; weight decay 1e-6).
+        seed: Seed of the shuffling and of the views.
         reproducible: Make the views in order (`make_views`'s `reproducible`),
             so that a seeded run draws the same views every time.
+        validation_examples: Optional examples (same forms) whose views `fit`
+            reports the loss on after each epoch.
+        callbacks: Keras callbacks for `fit`.
+        verbose: `fit`'s verbosity.
+        jit_compile: Compile the training step with XLA.
 
     Returns:
         `(model, history, training_seconds)`.
 
+    Raises:
+        ValueError: for a method that needs labels given none, data smaller
+            than a batch, or data of unknown size.
+
     Example:
-    >>> model, history, seconds = train_encoder(small_cnn((28, 28, 1)), SimCLR(), x, simclr(28, 1))
+    >>> model, history, seconds = train_encoder(small_cnn((28, 28, 1)), SimCLR(),
+    ...                                         kc.data.load("fashion_mnist"), simclr(28, 1))
     """
+    epochs = check_positive_int(epochs, "epochs")
+    check_choice(optimizer, "optimizer", OPTIMIZERS)
+    examples = _as_dataset(examples, labels)
+    validation_examples = None if validation_examples is None else _as_dataset(validation_examples, None)
+    if method.requires_labels and not isinstance(examples.element_spec, tuple):
+        raise ValueError(f"{type(method).__name__} needs labels: pass (example, label) pairs or labels=...")
+    total_steps = epochs * steps_per_epoch(examples, batch_size)
     model = ContrastiveModel(encoder, method)
-    if method.requires_labels and labels is None:
-        raise ValueError(f"{type(method).__name__} needs labels; pass labels=...")
-    data = (images, labels) if method.requires_labels else images
-    views = make_views(
-        tf.data.Dataset.from_tensor_slices(data), augment, batch_size=batch_size, seed=seed,
-        reproducible=reproducible,
+    views = make_views(examples, augment, batch_size=batch_size, seed=seed, reproducible=reproducible)
+    validation = None
+    if validation_examples is not None:
+        validation = make_views(
+            validation_examples, augment, batch_size=min(batch_size, int(validation_examples.cardinality())),
+            shuffle_buffer=None, seed=seed,
+        )
+    schedule = warmup_cosine(learning_rate, total_steps)
+    model.compile(
+        optimizer=LARS(schedule, weight_decay=1e-6) if optimizer == "lars" else keras.optimizers.Adam(schedule),
+        jit_compile=jit_compile,
     )
-    steps = epochs * (len(images) // batch_size)
-    model.compile(optimizer=warmup_cosine_adam(learning_rate, steps))
     started = time.perf_counter()
-    history = model.fit(views, epochs=epochs, verbose=verbose, callbacks=callbacks)
+    history = model.fit(views, epochs=epochs, validation_data=validation, verbose=verbose, callbacks=callbacks)
     return model, history, time.perf_counter() - started
+
+
+def _as_dataset(examples, labels) -> tf.data.Dataset:
+    """A dataset of examples or `(example, label)` pairs from a dataset or arrays."""
+    if isinstance(examples, tf.data.Dataset):
+        if labels is not None:
+            raise ValueError("labels= goes with an array of examples; a dataset carries its own labels.")
+        return examples
+    return tf.data.Dataset.from_tensor_slices(examples if labels is None else (examples, labels))

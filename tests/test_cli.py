@@ -96,7 +96,8 @@ def test_a_run_killed_mid_epoch_resumes_and_ends_after_the_same_steps(tmp_path):
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
         assert time.monotonic() < deadline, "no checkpoint after 3 epochs within 5 minutes"
         time.sleep(0.05)
-    time.sleep(0.3)  # into the next epoch
+    # Keras writes the epoch's weights, then this metadata: the checkpoint is whole. Killed now, the
+    # run is somewhere in the next epoch (or just past the checkpoint), never at its end.
     assert process.poll() is None, "the run finished before it could be killed"
     process.kill()  # SIGKILL: no clean-up of any kind
     process.wait()
@@ -133,3 +134,21 @@ def test_a_training_run_logs_no_cost_model_warnings(tmp_path):
                          capture_output=True, text=True, timeout=600, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "PredictCost" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [(["--epochs", "0"], "--epochs: expected a positive whole number, got '0'"),
+     (["--train-subset", "-5"], "--train-subset: expected a positive whole number, got '-5'")],
+)
+def test_counts_that_are_not_positive_are_refused_by_name(tmp_path, capsys, arguments, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--dataset", "digits", "--out", str(tmp_path / "x"), *arguments])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_out_pointing_at_a_file_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a directory")
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path / "file")]) == 2
+    assert "is a file; give a directory" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-import json
 import os
+import stat
 import subprocess
 import sys
 
@@ -8,6 +8,7 @@ import pytest
 
 import keras_contrastive as kc
 from keras_contrastive.export import export_embedder
+from tests.serving import serve_in_fresh_process
 
 
 @pytest.fixture(scope="module")
@@ -19,34 +20,19 @@ def normalised(x):
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def test_a_fresh_process_without_the_package_serves_the_same_embeddings(model, tmp_path):
+def test_a_fresh_process_without_the_package_serves_the_same_embeddings(model, tmp_path, rng):
     path = export_embedder(model, tmp_path / "serving")
     assert path == tmp_path / "serving" / "1"
-    images = np.random.default_rng(0).integers(0, 256, size=(5, 12, 12, 1)).astype("uint8")
-    np.save(tmp_path / "images.npy", images)
-    script = (
-        "import json, sys, numpy as np, tensorflow as tf\n"
-        f"loaded = tf.saved_model.load({str(path)!r})\n"
-        "fn = loaded.signatures['serving_default']\n"
-        f"images = np.load({str(tmp_path / 'images.npy')!r})\n"
-        "out = fn(images=tf.constant(images))\n"
-        "floats = loaded.signatures['serving_float'](images=tf.constant(images, tf.float32))\n"
-        "print(json.dumps({'inputs': {k: [v.dtype.name, v.shape.as_list()] for k, v in fn.structured_input_signature[1].items()},\n"
-        "  'outputs': sorted(out), 'embedding': out['embedding'].numpy().tolist(),\n"
-        "  'float_embedding': floats['embedding'].numpy().tolist(),\n"
-        "  'package_imported': 'keras_contrastive' in sys.modules}))\n"
+    images = rng.integers(0, 256, size=(5, 12, 12, 1)).astype("uint8")
+    uint8, floats = serve_in_fresh_process(
+        tmp_path, [(path, "serving_default", "images", images), (path, "serving_float", "images", images.astype("float32"))]
     )
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, check=True
-    )
-    served = json.loads(result.stdout.strip().splitlines()[-1])
-    assert served["package_imported"] is False
-    assert served["inputs"] == {"images": ["uint8", [None, 12, 12, 1]]}
-    assert served["outputs"] == ["embedding"]
+    assert uint8["inputs"] == {"images": ["uint8", [None, 12, 12, 1]]}
+    assert floats["inputs"] == {"images": ["float32", [None, 12, 12, 1]]}
+    assert list(uint8["outputs"]) == ["embedding"]
     expected = normalised(model.predict(images, verbose=0))
-    np.testing.assert_allclose(np.array(served["embedding"]), expected, atol=1e-5)
-    np.testing.assert_allclose(np.array(served["float_embedding"]), expected, atol=1e-5)
+    np.testing.assert_allclose(np.array(uint8["outputs"]["embedding"]), expected, atol=1e-5)
+    np.testing.assert_allclose(np.array(floats["outputs"]["embedding"]), expected, atol=1e-5)
 
 
 def test_versions_count_up_and_an_existing_one_is_kept_unless_asked(model, tmp_path):
@@ -64,7 +50,16 @@ def test_versions_count_up_and_an_existing_one_is_kept_unless_asked(model, tmp_p
     assert sorted(p.name for p in base.iterdir()) == ["1", "7", "8"]  # no staging directories left
 
 
-@pytest.mark.parametrize("version", [0, -1, 1.5])
+def test_a_version_gets_the_permissions_of_a_new_directory_so_another_user_can_serve_it(model, tmp_path):
+    previous = os.umask(0o022)
+    try:
+        path = export_embedder(model, tmp_path / "serving")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("version", [0, -1, 1.5, True])
 def test_bad_version_is_refused(model, tmp_path, version):
     with pytest.raises(ValueError, match="version must be a positive integer"):
         export_embedder(model, tmp_path, version=version)
@@ -110,7 +105,7 @@ def test_a_process_killed_mid_export_leaves_no_version_and_the_next_export_succe
         "from keras_contrastive import export\n"
         "def die(*args, **kwargs):\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
-        "export.os.replace = die\n"
+        "export.os.replace = export.os.rename = die\n"
         f"export.export_embedder(kc.load_model({str(model_path)!r}), {str(base)!r})\n"
     )
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
@@ -122,14 +117,14 @@ def test_a_process_killed_mid_export_leaves_no_version_and_the_next_export_succe
     assert (base / "2" / "saved_model.pb").exists()
 
 
-def test_a_grpc_predict_request_maps_onto_the_signature_and_back(model, tmp_path):
+def test_a_grpc_predict_request_maps_onto_the_signature_and_back(model, tmp_path, rng):
     """The protos TF Serving speaks, built with tensorflow-serving-api (installed with --no-deps)."""
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2
 
     path = export_embedder(model, tmp_path / "serving")
     signature = tf.saved_model.load(str(path)).signatures["serving_default"]
-    images = np.random.default_rng().integers(0, 256, size=(7, 12, 12, 1)).astype("uint8")
+    images = rng.integers(0, 256, size=(7, 12, 12, 1)).astype("uint8")
 
     request = predict_pb2.PredictRequest()
     request.model_spec.name = "embedder"

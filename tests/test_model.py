@@ -4,14 +4,14 @@ import pytest
 import tensorflow as tf
 
 import keras_contrastive as kc
+from tests.serving import serve_in_fresh_process
 
 
 def tiny_encoder(input_shape=(12, 12, 1)):
     return kc.encoders.small_cnn(input_shape, widths=(8, 16))
 
 
-def random_views(batch=8, shape=(12, 12, 1), batches=3, labels=False, seed=0):
-    rng = np.random.default_rng(seed)
+def random_views(rng, batch=8, shape=(12, 12, 1), batches=3, labels=False):
     images = rng.uniform(0, 255, size=(batch * batches, *shape)).astype("float32")
     noisy = np.clip(images + rng.normal(scale=20, size=images.shape), 0, 255).astype("float32")
     parts = (images, noisy) + ((rng.integers(0, 3, len(images)),) if labels else ())
@@ -24,53 +24,47 @@ def make_model(**method_kwargs):
     return model
 
 
-def test_call_is_the_encoders_embedding_and_predict_takes_uint8():
+def normalised(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_call_is_the_encoders_embedding_and_predict_takes_uint8(rng):
     model = make_model()
-    images = np.random.default_rng(0).integers(0, 256, size=(5, 12, 12, 1)).astype("uint8")
+    images = rng.integers(0, 256, size=(5, 12, 12, 1)).astype("uint8")
     embedding = model.predict(images, verbose=0)
     assert embedding.shape == (5, 16)
     np.testing.assert_allclose(embedding, model.encoder(images.astype("float32")).numpy(), atol=1e-6)
     np.testing.assert_allclose(model(images.astype("float32")).numpy(), embedding, atol=1e-6)
+    np.testing.assert_allclose(model.embed_pair(images), embedding, atol=1e-6)  # a siamese model's one tower
 
 
-def test_fit_reports_loss_and_contrastive_accuracy_and_lowers_the_loss():
-    keras.utils.set_random_seed(1)
+def test_fit_reports_loss_and_contrastive_accuracy_and_lowers_the_loss(rng):
     model = make_model(temperature=0.2)
-    history = model.fit(random_views(batches=4).repeat(), steps_per_epoch=4, epochs=25, verbose=0)
+    history = model.fit(random_views(rng, batches=4).repeat(), steps_per_epoch=4, epochs=25, verbose=0)
     losses = history.history["loss"]
     assert set(history.history) == {"loss", "contrastive_accuracy"}
     assert losses[-1] < 0.7 * losses[0]
     assert history.history["contrastive_accuracy"][-1] > history.history["contrastive_accuracy"][0]
 
 
-def test_evaluate_uses_test_step_without_changing_weights():
+def test_evaluate_uses_test_step_without_changing_weights(rng):
     model = make_model()
     before = [w.numpy().copy() for w in model.weights]
-    result = model.evaluate(random_views(), return_dict=True, verbose=0)
+    result = model.evaluate(random_views(rng), return_dict=True, verbose=0)
     assert set(result) == {"loss", "contrastive_accuracy"} and np.isfinite(result["loss"])
     for old, new in zip(before, model.weights):
         np.testing.assert_array_equal(old, new.numpy())
 
 
-@pytest.mark.parametrize("jit_compile", [False, True])
-def test_compile_jit_compile_is_respected(jit_compile):
-    model = kc.ContrastiveModel(tiny_encoder(), kc.methods.SimCLR(projection_dim=8))
-    model.compile(optimizer="adam", jit_compile=jit_compile)
-    model.fit(random_views(batches=1), epochs=1, verbose=0)
-    assert model.jit_compile is jit_compile
-    assert model.train_function is not None
-
-
-def test_save_load_gives_identical_embeddings_and_resumes_from_the_saved_step(tmp_path):
-    keras.utils.set_random_seed(2)
-    views = random_views(batches=3)
+def test_save_load_gives_identical_embeddings_and_resumes_from_the_saved_step(tmp_path, rng):
+    views = random_views(rng, batches=3)
     model = make_model(temperature=0.3, hidden_dim=24, num_layers=3)
     model.fit(views, epochs=2, verbose=0)
     path = tmp_path / "model.keras"
     model.save(path)
     again = keras.models.load_model(path)
 
-    images = np.random.default_rng(3).uniform(0, 255, size=(7, 12, 12, 1)).astype("float32")
+    images = rng.uniform(0, 255, size=(7, 12, 12, 1)).astype("float32")
     np.testing.assert_array_equal(again.predict(images, verbose=0), model.predict(images, verbose=0))
     assert isinstance(again.method, kc.methods.SimCLR)
     assert again.method.get_config() == model.method.get_config()
@@ -93,6 +87,17 @@ def test_config_round_trip_builds_an_equivalent_untrained_model():
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
 
 
+@pytest.mark.parametrize(
+    "arguments, given",
+    [(dict(loss="mse"), "loss"), (dict(metrics=["accuracy"]), "metrics"), (dict(loss_weights=[1.0]), "loss_weights"),
+     (dict(weighted_metrics=["mae"]), "weighted_metrics")],
+)
+def test_compile_refuses_a_loss_or_metrics_it_would_ignore(arguments, given):
+    model = kc.ContrastiveModel(tiny_encoder(), kc.methods.SimCLR(projection_dim=8))
+    with pytest.raises(ValueError, match=f"compile got {given}, which it would ignore: the loss is the method's"):
+        model.compile(optimizer="adam", **arguments)
+
+
 def test_encoder_whose_output_is_not_2d_is_refused():
     inputs = keras.Input((12, 12, 1))
     feature_map = keras.Model(inputs, keras.layers.Conv2D(4, 3)(inputs))
@@ -105,28 +110,40 @@ def test_encoder_and_method_of_the_wrong_kind_are_refused():
         kc.ContrastiveModel(keras.layers.Dense(3), kc.methods.SimCLR())
     with pytest.raises(ValueError, match="method must be a keras_contrastive.methods.Method"):
         kc.ContrastiveModel(tiny_encoder(), kc.losses.NTXent())
+    with pytest.raises(ValueError, match="pair_encoder must be a keras.Model or None"):
+        kc.ContrastiveModel(tiny_encoder(), kc.methods.SimCLR(), pair_encoder="text")
+
+    class Subclassed(keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(ValueError, match="must be a built functional or Sequential model"):
+        kc.ContrastiveModel(Subclassed(), kc.methods.SimCLR())
 
 
-def test_batch_of_one_is_refused():
+def test_batch_of_one_is_refused(rng):
     model = make_model()
-    with pytest.raises(ValueError, match="at least 2 images"):
-        model.fit(random_views(batch=1, batches=2), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="at least 2 examples"):
+        model.fit(random_views(rng, batch=1, batches=2), epochs=1, verbose=0)
 
 
-def test_views_of_different_shapes_are_refused():
-    model = make_model()
+def test_views_of_different_shapes_are_refused_for_a_siamese_model():
+    model = kc.ContrastiveModel(
+        kc.encoders.small_cnn((None, None, 1), widths=(4,)), kc.methods.SimCLR(projection_dim=8)
+    )
+    model.compile(optimizer="adam")
     a = np.zeros((4, 12, 12, 1), "float32")
     b = np.zeros((4, 10, 10, 1), "float32")
     views = tf.data.Dataset.from_tensor_slices((a, b)).batch(4)
-    with pytest.raises(ValueError, match="same shape"):
+    with pytest.raises(ValueError, match="two views of a siamese model must have the same shape"):
         model.fit(views, epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize(
     "shape, message",
-    [((12, 12), "batch of images"), ((12, 12, 3), "1 channel")],
+    [((12, 12), "batch of images"), ((12, 12, 3), "1 channel"), ((10, 10, 1), r"\(batch, 12, 12, 1\)")],
 )
-def test_images_of_wrong_rank_or_channel_count_are_refused(shape, message):
+def test_images_of_wrong_rank_channel_count_or_size_are_refused(shape, message):
     model = make_model()
     a = np.zeros((4, *shape), "float32")
     views = tf.data.Dataset.from_tensor_slices((a, a)).batch(4)
@@ -143,6 +160,13 @@ def test_predict_refuses_images_of_wrong_rank_or_channel_count(shape, message):
         make_model().predict(np.zeros(shape, "float32"), verbose=0)
 
 
+def test_a_batch_of_unknown_rank_gets_a_message_not_a_crash():
+    model = make_model()
+    embed = tf.function(model, input_signature=[tf.TensorSpec(None, tf.float32)])
+    with pytest.raises(ValueError, match=r"Expected the encoder's input to be a batch of images .* unknown rank"):
+        embed.get_concrete_function()
+
+
 def test_batches_that_are_not_pairs_of_views_are_refused():
     model = make_model()
     images = tf.data.Dataset.from_tensor_slices(np.zeros((8, 12, 12, 1), "float32")).batch(4)
@@ -150,7 +174,141 @@ def test_batches_that_are_not_pairs_of_views_are_refused():
         model.fit(images, epochs=1, verbose=0)
 
 
-def test_labels_are_passed_through_and_ignored_by_simclr():
+def test_labels_are_passed_through_and_ignored_by_simclr(rng):
     model = make_model()
-    history = model.fit(random_views(labels=True), epochs=1, verbose=0)
+    history = model.fit(random_views(rng, labels=True), epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.parametrize(
+    "labels, message",
+    [(np.zeros((8, 1), "int64"), r"shape \(8, 1\)"), (np.zeros(8, "float32"), "dtype float32")],
+)
+def test_labels_of_the_wrong_shape_or_dtype_are_refused(labels, message):
+    model = kc.ContrastiveModel(tiny_encoder(), kc.methods.SupCon(projection_dim=8))
+    model.compile(optimizer="adam")
+    images = np.zeros((8, 12, 12, 1), "float32")
+    views = tf.data.Dataset.from_tensors((images, images, labels))
+    with pytest.raises(ValueError, match=f"Expected labels to be a batch of integer class labels .*{message}"):
+        model.fit(views, epochs=1, verbose=0)
+
+
+# Any input, and two towers.
+
+VOCABULARY, LENGTH = 40, 10
+
+
+def token_encoder():
+    """Token ids (batch, 10) -> mean of their embeddings -> a 16-d embedding."""
+    inputs = keras.Input((LENGTH,), dtype="int32", name="token_ids")
+    x = keras.layers.Embedding(VOCABULARY, 16)(inputs)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, keras.layers.Dense(16)(x), name="tokens")
+
+
+def masked(ids):
+    """A view of a batch of token ids: a fifth of them replaced by the padding id 0."""
+    return tf.where(tf.random.uniform(tf.shape(ids)) < 0.2, tf.zeros_like(ids), ids)
+
+
+ITEMS = np.array([f"item {i}" for i in range(12)])
+
+
+def item_encoder():
+    """Raw string ids (batch,) -> their row of an embedding table: the lookup is inside the tower."""
+    inputs = keras.Input((), dtype="string", name="items")
+    x = keras.layers.StringLookup(vocabulary=list(ITEMS))(inputs)
+    x = keras.layers.Embedding(len(ITEMS) + 1, 16)(x)
+    return keras.Model(inputs, keras.layers.Dense(16)(x), name="items")
+
+
+TWO_TOWER_METHODS = {
+    "simclr": lambda: kc.methods.SimCLR(projection_dim=8, temperature=0.2),
+    "moco": lambda: kc.methods.MoCo(projection_dim=8, queue_size=32, symmetric=True),
+    "supcon": lambda: kc.methods.SupCon(projection_dim=8, temperature=0.2),
+}
+
+
+def train_save_reload_export(model, data, epochs, directory):
+    """Fits, saves, reloads and exports `model`; returns (history, reloaded, export path)."""
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    history = model.fit(data, epochs=epochs, verbose=0).history
+    model.save(directory / f"{model.name}.keras")
+    again = kc.load_model(directory / f"{model.name}.keras")
+    return history, again, kc.export.export_embedder(again, directory / f"{model.name}_serving")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, module_rng):
+    """A siamese model on token ids and a two-tower model per method, each trained, saved, reloaded and
+    exported through the public API; all exports served by one fresh process without the package."""
+    directory = tmp_path_factory.mktemp("any_input")
+    keras.utils.set_random_seed(int(module_rng.integers(2**31)))
+    runs, requests = {}, []
+
+    ids = module_rng.integers(1, VOCABULARY, size=(64, LENGTH)).astype("int32")
+    views = kc.data.make_views(tf.data.Dataset.from_tensor_slices(ids), masked, batch_size=16, seed=0)
+    model = kc.ContrastiveModel(token_encoder(), kc.methods.SimCLR(projection_dim=8, temperature=0.2), name="tokens")
+    history, again, path = train_save_reload_export(model, views, 6, directory)
+    runs["tokens"] = dict(model=model, again=again, history=history, inputs=ids)
+    requests.append((path, "serving_default", "token_ids", ids[:5]))
+
+    classes = module_rng.integers(0, len(ITEMS), size=48)
+    images = np.clip(module_rng.normal(20.0 * classes[:, None, None, None], 10.0, (48, 8, 8, 1)), 0, 255).astype("uint8")
+    pairs = tf.data.Dataset.from_tensor_slices((images, ITEMS[classes], classes)).batch(12, drop_remainder=True)
+    for name, method in TWO_TOWER_METHODS.items():
+        model = kc.ContrastiveModel(
+            kc.encoders.small_cnn((8, 8, 1), widths=(4, 8)), method(), pair_encoder=item_encoder(), name=name
+        )
+        history, again, path = train_save_reload_export(model, pairs.repeat(3), 1, directory)
+        runs[name] = dict(model=model, again=again, history=history, inputs=images)
+        requests += [(path, "serving_default", "images", images[:4]), (path, "embed_pair", "text", ITEMS[:5])]
+    answers = iter(serve_in_fresh_process(directory, requests))
+    runs["tokens"]["answers"] = [next(answers)]
+    for name in TWO_TOWER_METHODS:
+        runs[name]["answers"] = [next(answers), next(answers)]
+    return runs
+
+
+def test_a_siamese_model_on_token_ids_trains_saves_reloads_and_serves(served):
+    run = served["tokens"]
+    model, ids = run["model"], run["inputs"]
+    assert run["history"]["loss"][-1] < run["history"]["loss"][0]
+    np.testing.assert_array_equal(run["again"].predict(ids, verbose=0), model.predict(ids, verbose=0))
+    [answer] = run["answers"]
+    assert answer["inputs"] == {"token_ids": ["int32", [None, LENGTH]]}
+    np.testing.assert_allclose(answer["outputs"]["embedding"], normalised(model.predict(ids[:5], verbose=0)), atol=1e-5)
+    with pytest.raises(ValueError, match=r"batch of integer token ids \(batch, 10\), got dtype float32"):
+        model.predict(ids.astype("float32"), verbose=0)
+
+
+@pytest.mark.parametrize("name", sorted(TWO_TOWER_METHODS))
+def test_a_two_tower_model_of_images_and_strings_trains_saves_reloads_and_serves_both_towers(name, served):
+    """Images through a CNN, their item names (strings) through a lookup tower, one shared space."""
+    run = served[name]
+    model, again, images = run["model"], run["again"], run["inputs"]
+    assert len(model.method.projectors) == 2  # one head per tower
+    assert np.isfinite(run["history"]["loss"][-1])
+    np.testing.assert_array_equal(again.predict(images, verbose=0), model.predict(images, verbose=0))
+    np.testing.assert_array_equal(again.embed_pair(ITEMS), model.embed_pair(ITEMS))
+    for before, after in zip(model.method.weights, again.method.weights):
+        np.testing.assert_array_equal(after.numpy(), before.numpy())
+    image_answer, item_answer = run["answers"]
+    assert image_answer["inputs"] == {"images": ["uint8", [None, 8, 8, 1]]}
+    assert item_answer["inputs"] == {"text": ["string", [None]]}
+    np.testing.assert_allclose(image_answer["outputs"]["embedding"], normalised(model.predict(images[:4], verbose=0)),
+                               atol=1e-5)
+    np.testing.assert_allclose(item_answer["outputs"]["embedding"], normalised(model.embed_pair(ITEMS[:5])), atol=1e-5)
+
+
+def test_a_two_tower_model_checks_each_view_against_its_own_tower():
+    model = kc.ContrastiveModel(
+        kc.encoders.small_cnn((8, 8, 1), widths=(4,)), kc.methods.SimCLR(projection_dim=8), pair_encoder=item_encoder()
+    )
+    model.compile(optimizer="adam")
+    images = np.zeros((4, 8, 8, 1), "uint8")
+    wrong = tf.data.Dataset.from_tensors((images, np.arange(4)))
+    with pytest.raises(ValueError, match=r"Expected view_b to be a batch of strings \(batch\), got shape \(4,\)|got dtype"):
+        model.fit(wrong, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"Expected the pair encoder's input to be a batch of strings"):
+        model.embed_pair(np.arange(3))

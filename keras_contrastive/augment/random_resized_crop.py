@@ -7,6 +7,8 @@ import math
 import keras
 import tensorflow as tf
 
+from keras_contrastive.validation import check_positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
 class RandomResizedCrop(keras.layers.Layer):
@@ -42,8 +44,7 @@ class RandomResizedCrop(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if int(size) != size or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}.")
+        size = check_positive_int(size, "size")
         if not 0 < scale[0] <= scale[1] <= 1:
             raise ValueError(f"scale must satisfy 0 < low <= high <= 1, got {scale!r}.")
         if not 0 < ratio[0] <= ratio[1]:
@@ -59,7 +60,8 @@ class RandomResizedCrop(keras.layers.Layer):
         if images.shape.rank != 4:
             raise ValueError(
                 "RandomResizedCrop expects a batch of images (batch, height, width, "
-                f"channels), got shape {tuple(images.shape)}."
+                f"channels), got shape {tuple(images.shape)}. (make_views batches single images itself: "
+                "a dataset that is batched already gives rank 5; unbatch it first.)"
             )
         images = tf.cast(images, tf.float32)
         # A static batch size keeps the boxes' shape static, which TF's graph

@@ -7,6 +7,7 @@ import keras
 from keras_contrastive.evaluation.embed import embed
 from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
+from keras_contrastive.validation import check_positive, check_positive_int
 
 
 class KNNMonitor(keras.callbacks.Callback):
@@ -49,18 +50,12 @@ class KNNMonitor(keras.callbacks.Callback):
         batch_size: int = 512,
     ):
         super().__init__()
-        if int(every) != every or every < 1:
-            raise ValueError(f"every must be a positive integer of epochs, got {every!r}.")
-        if int(k) != k or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}.")
-        if temperature is not None and not temperature > 0:
-            raise ValueError(f"temperature must be positive or None, got {temperature!r}.")
         self.train_data = train_data
         self.test_data = test_data
-        self.every = int(every)
-        self.k = int(k)
-        self.temperature = temperature
-        self.batch_size = batch_size
+        self.every = check_positive_int(every, "every (epochs)")
+        self.k = check_positive_int(k, "k")
+        self.temperature = None if temperature is None else check_positive(temperature, "temperature")
+        self.batch_size = check_positive_int(batch_size, "batch_size")
         self.epochs: list[int] = []
         self.accuracies: list[float] = []
         self._train = None

@@ -6,6 +6,8 @@ from typing import Callable
 
 import tensorflow as tf
 
+from keras_contrastive.validation import check_positive_int
+
 
 def make_views(
     dataset: tf.data.Dataset,
@@ -17,21 +19,22 @@ def make_views(
     seed: int | None = None,
     reproducible: bool = False,
 ) -> tf.data.Dataset:
-    """Batches images and makes two random views of each, in parallel.
+    """Batches examples and makes two random views of each, in parallel.
 
-    Images are cached (decoded, before augmentation), shuffled, batched, and
-    then augmented a batch at a time, twice, in parallel `map` calls, so the
-    augmentation is vectorised; the result is prefetched.
+    Examples (images, token ids, strings, ...) are cached (decoded, before
+    augmentation), shuffled, batched, and then augmented a batch at a time,
+    twice, in parallel `map` calls, so the augmentation is vectorised; the
+    result is prefetched.
 
     Args:
-        dataset: A `tf.data.Dataset` of images `(H, W, C)` or of
-            `(image, label)` pairs.
-        augment: Maps a batch of images to a batch of views, e.g.
+        dataset: A `tf.data.Dataset` of single examples, e.g. images
+            `(H, W, C)`, or of `(example, label)` pairs.
+        augment: Maps a batch of examples to a batch of views, e.g.
             `kc.augment.simclr(28, channels=1)`. Called twice per batch; it
-            must be random per image and per call.
-        batch_size: Images per batch, at least 2.
+            must be random per example and per call.
+        batch_size: Examples per batch, at least 2.
         shuffle_buffer: Shuffle buffer size; None or 0 for no shuffling.
-        cache: Whether to cache the decoded images in memory.
+        cache: Whether to cache the decoded examples in memory.
         drop_remainder: Drop the last partial batch (keeps every batch full,
             static shapes, and no batch of one).
         seed: Optional shuffle seed.
@@ -50,28 +53,26 @@ def make_views(
     >>> train = kc.data.load("fashion_mnist", split="train")
     >>> views = make_views(train, kc.augment.simclr(28, channels=1), batch_size=256)
     """
-    if int(batch_size) != batch_size or batch_size < 2:
-        raise ValueError(
-            "batch_size must be an integer of at least 2 (the other images of a "
-            f"batch are the negatives), got {batch_size!r}."
-        )
+    batch_size = check_positive_int(batch_size, "batch_size (the other examples of a batch are the negatives)", minimum=2)
     spec = dataset.element_spec
+    if isinstance(spec, dict):
+        raise ValueError(
+            "The dataset yields dicts (TFDS's default); make_views takes examples or (example, label) "
+            "pairs: load it with as_supervised=True, or map it, e.g. dataset.map(lambda d: (d['image'], "
+            "d['label']))."
+        )
     labelled = isinstance(spec, tuple)
-    image_spec = spec[0] if labelled else spec
     if labelled and len(spec) != 2:
         raise ValueError(
-            "The dataset must yield images or (image, label) pairs, got elements "
-            f"of {len(spec)} parts."
+            f"The dataset must yield examples or (example, label) pairs, got elements of {len(spec)} parts."
         )
-    if image_spec.shape.rank != 3:
-        raise ValueError(
-            "The dataset must yield single images of shape (height, width, "
-            f"channels), got {image_spec.shape}. Unbatch it first if it is batched."
-        )
+    example_spec = spec[0] if labelled else spec
+    if not isinstance(example_spec, tf.TensorSpec) or example_spec.shape.rank is None:
+        raise ValueError(f"The dataset must yield single examples of a known rank, got {example_spec}.")
     cardinality = int(dataset.cardinality())
     if drop_remainder and 0 <= cardinality < batch_size:
         raise ValueError(
-            f"The dataset has {cardinality} images, fewer than batch_size="
+            f"The dataset has {cardinality} examples, fewer than batch_size="
             f"{batch_size}, so no full batch can be made."
         )
     if cache:
@@ -80,8 +81,8 @@ def make_views(
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
 
-    def two_views(images, *labels):
-        return (augment(images), augment(images), *labels)
+    def two_views(examples, *labels):
+        return (augment(examples), augment(examples), *labels)
 
     dataset = dataset.map(two_views, num_parallel_calls=None if reproducible else tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

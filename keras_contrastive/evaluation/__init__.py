@@ -2,7 +2,7 @@
 
 from keras_contrastive.evaluation.alignment import alignment
 from keras_contrastive.evaluation.effective_rank import effective_rank
-from keras_contrastive.evaluation.embed import embed
+from keras_contrastive.evaluation.embed import embed, embed_labelled
 from keras_contrastive.evaluation.embedding_std import embedding_std
 from keras_contrastive.evaluation.evaluate_saved_model import evaluate_saved_model
 from keras_contrastive.evaluation.evaluation_report import write_evaluation_report
@@ -18,6 +18,7 @@ __all__ = [
     "compare_with_baselines",
     "effective_rank",
     "embed",
+    "embed_labelled",
     "embedding_std",
     "evaluate_saved_model",
     "knn_accuracy",

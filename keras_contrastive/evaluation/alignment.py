@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from keras_contrastive.validation import check_positive
+
 
 def alignment(embeddings_a, embeddings_b, alpha: float = 2.0) -> tf.Tensor:
     """Mean of `||f(x) - f(y)||^alpha` over positive pairs of L2-normalised embeddings.
@@ -24,8 +26,7 @@ def alignment(embeddings_a, embeddings_b, alpha: float = 2.0) -> tf.Tensor:
     Example:
     >>> alignment(model.predict(view_a), model.predict(view_b))
     """
-    if not alpha > 0:
-        raise ValueError(f"alpha must be positive, got {alpha!r}.")
+    alpha = check_positive(alpha, "alpha")
     a = tf.convert_to_tensor(embeddings_a)
     b = tf.convert_to_tensor(embeddings_b)
     if a.shape.rank != 2 or not a.shape.is_compatible_with(b.shape):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_contrastive.validation import check_positive
+
 
 def knn_accuracy(
     train_embeddings,
@@ -54,8 +56,8 @@ def knn_accuracy(
         )
     if not 1 <= k <= len(train):
         raise ValueError(f"k must be between 1 and the {len(train)} training embeddings, got {k}.")
-    if temperature is not None and not temperature > 0:
-        raise ValueError(f"temperature must be positive or None, got {temperature!r}.")
+    if temperature is not None:
+        temperature = check_positive(temperature, "temperature")
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
     train_t = tf.math.l2_normalize(tf.constant(train), axis=1)
     train_labels_t = tf.constant(train_labels)

@@ -5,50 +5,57 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from keras_contrastive.evaluation.embed import embed
+from keras_contrastive.evaluation.embed import embed_labelled
 from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.linear_probe import linear_probe_accuracy
+from keras_contrastive.tower_input import TowerInput
 
 
 def compare_with_baselines(
     encoder: keras.Model,
-    train: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
+    train,
+    test,
     k: int = 200,
     temperature: float = 0.1,
     probe_epochs: int = 30,
     seed: int = 0,
 ) -> dict[str, dict[str, float]]:
-    """kNN and linear-probe accuracy of `encoder`, a fresh copy of it, and raw pixels.
+    """kNN and linear-probe accuracy of `encoder`, a fresh copy of it, and (for images) raw pixels.
 
     The random-init baseline is `encoder`'s architecture with new weights
-    (cloned from its config), so any gain over it is what training learned.
+    (rebuilt from its config), so any gain over it is what training learned.
+    The examples are streamed through each encoder; only the features are
+    held in memory.
 
     Args:
         encoder: The trained encoder.
-        train: `(images, labels)` the kNN index and probe are fitted on.
-        test: `(images, labels)` they are scored on.
+        train: The kNN index and probe training set: a `tf.data.Dataset` of
+            `(example, label)` pairs or a tuple `(examples, labels)`.
+        test: The examples they are scored on, in the same forms.
         k: kNN neighbours (capped at the training set size).
         temperature: kNN vote temperature.
         probe_epochs: Epochs of the linear probe.
         seed: Seed of the random-init encoder and of the probe.
 
     Returns:
-        `{"trained": {...}, "random_init": {...}, "raw_pixels": {...}}`, each
-        with "knn_accuracy" and "linear_probe_accuracy".
+        `{"trained": {...}, "random_init": {...}, "raw_pixels": {...}}` (no
+        "raw_pixels" for encoders of other inputs than images), each with
+        "knn_accuracy" and "linear_probe_accuracy".
+
+    Example:
+    >>> compare_with_baselines(model.encoder, kc.data.load("digits", "train"), kc.data.load("digits", "test"))
     """
     keras.utils.set_random_seed(seed)
     random_init = keras.Model.from_config(encoder.get_config())
-    k = min(k, len(train[0]))
+    featurizers = {"trained": encoder, "random_init": random_init}
+    if TowerInput.of(encoder).kind == "images":
+        featurizers["raw_pixels"] = lambda x: np.asarray(x, np.float32).reshape(len(x), -1) / 255.0
     results = {}
-    for name, features in (
-        ("trained", lambda x: embed(encoder, x)),
-        ("random_init", lambda x: embed(random_init, x)),
-        ("raw_pixels", lambda x: np.asarray(x, np.float32).reshape(len(x), -1) / 255.0),
-    ):
+    for name, featurize in featurizers.items():
+        train_features, train_labels = embed_labelled(featurize, train)
         results[name] = score_features(
-            (features(train[0]), train[1]), (features(test[0]), test[1]),
-            k=k, temperature=temperature, probe_epochs=probe_epochs, seed=seed,
+            (train_features, train_labels), embed_labelled(featurize, test),
+            k=min(k, len(train_features)), temperature=temperature, probe_epochs=probe_epochs, seed=seed,
         )
     return results
 

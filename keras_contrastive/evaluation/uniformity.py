@@ -6,6 +6,8 @@ import math
 
 import tensorflow as tf
 
+from keras_contrastive.validation import check_positive
+
 
 def uniformity(embeddings, t: float = 2.0) -> tf.Tensor:
     """`log mean exp(-t ||f(x) - f(y)||^2)` over distinct pairs of L2-normalised embeddings.
@@ -25,8 +27,7 @@ def uniformity(embeddings, t: float = 2.0) -> tf.Tensor:
     Example:
     >>> uniformity(model.predict(test_images[:2000]))
     """
-    if not t > 0:
-        raise ValueError(f"t must be positive, got {t!r}.")
+    t = check_positive(t, "t")
     z = tf.convert_to_tensor(embeddings)
     if z.shape.rank != 2 or (z.shape[0] is not None and z.shape[0] < 2):
         raise ValueError(f"Expected (N, D) embeddings with N >= 2, got shape {z.shape}.")

@@ -10,6 +10,7 @@ from keras_contrastive.losses.info_nce import (
 from keras_contrastive.losses.negative_cosine import NegativeCosine, negative_cosine
 from keras_contrastive.losses.normalized_mse import NormalizedMSE, normalized_mse
 from keras_contrastive.losses.nt_xent import NTXent, nt_xent, nt_xent_logits
+from keras_contrastive.losses.pair_loss import PairLoss
 from keras_contrastive.losses.pair_margin import PairMarginLoss, pair_margin
 from keras_contrastive.losses.supcon import SupConLoss, supcon
 from keras_contrastive.losses.triplet import (
@@ -26,6 +27,7 @@ __all__ = [
     "NTXent",
     "NegativeCosine",
     "NormalizedMSE",
+    "PairLoss",
     "PairMarginLoss",
     "SupConLoss",
     "TripletMarginLoss",

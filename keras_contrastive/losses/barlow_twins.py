@@ -5,12 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.losses.cross_replica import all_gather_pairs
-from keras_contrastive.losses.validation import (
-    check_non_negative,
-    check_paired_embeddings,
-    check_positive,
-)
+from keras_contrastive.distribute.cross_replica import all_gather_pairs
+from keras_contrastive.losses.pair_loss import PairLoss
+from keras_contrastive.validation import check_embedding_pair, check_non_negative, check_positive
 
 
 def barlow_twins(
@@ -26,7 +23,8 @@ def barlow_twins(
     `(D, D)` cross-correlation, and the loss is
     `sum_i (1 - c_ii)^2 + lambda_param * sum_{i != j} c_ij^2`.
     Computed in float32 whatever the input dtype. Under a `tf.distribute`
-    strategy the statistics are over the global batch (`all_gather_pairs`):
+    strategy the statistics are over the global batch
+    (`kc.distribute.all_gather_pairs`):
     every replica's loss is the single-device loss on the global batch.
 
     Args:
@@ -44,17 +42,16 @@ def barlow_twins(
     >>> float(barlow_twins(z, z)) < float(barlow_twins(z, tf.random.normal((32, 8))))
     True
     """
-    check_non_negative(lambda_param, "lambda_param")
-    check_positive(epsilon, "epsilon")
-    z_a, z_b = tf.convert_to_tensor(z_a), tf.convert_to_tensor(z_b)
-    check_paired_embeddings(
+    lambda_param = check_non_negative(lambda_param, "lambda_param")
+    epsilon = check_positive(epsilon, "epsilon")
+    z_a, z_b = check_embedding_pair(
         z_a,
         z_b,
         min_batch=2,
-        requirement="Barlow Twins needs a batch of at least 2 images "
+        requirement="Barlow Twins needs a batch of at least 2 examples "
         "(it standardises each dimension over the batch)",
     )
-    z_a, z_b = all_gather_pairs(tf.cast(z_a, tf.float32), tf.cast(z_b, tf.float32))
+    z_a, z_b, _ = all_gather_pairs(tf.cast(z_a, tf.float32), tf.cast(z_b, tf.float32))
     z_a = _standardize_over_batch(z_a, epsilon)
     z_b = _standardize_over_batch(z_b, epsilon)
     batch = tf.cast(tf.shape(z_a)[0], tf.float32)
@@ -74,39 +71,26 @@ def _standardize_over_batch(z: tf.Tensor, epsilon: float) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class BarlowTwinsLoss(keras.losses.Loss):
-    """Barlow Twins as a serialisable Keras loss: `BarlowTwinsLoss()(z_a, z_b)`.
+class BarlowTwinsLoss(PairLoss):
+    """Barlow Twins as a Keras loss: `BarlowTwinsLoss()(None, keras.ops.stack([z_a, z_b], axis=1))`.
 
-    The two views take the places of Keras's `y_true` and `y_pred`; the
-    result equals `barlow_twins(z_a, z_b, lambda_param, epsilon)`.
+    `y_pred` is `(N, 2, D)`, `y_true` is ignored (see `PairLoss`); the result
+    equals `barlow_twins(z_a, z_b, lambda_param, epsilon)`. A loss of the
+    batch's statistics: no `sample_weight`.
 
     Args:
         lambda_param: Weight of the off-diagonal term, >= 0.
         epsilon: Positive constant added to the variance.
         name: The loss's name.
+        **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
     Example:
-    >>> value = BarlowTwinsLoss()(tf.random.normal((16, 8)), tf.random.normal((16, 8)))
+    >>> value = BarlowTwinsLoss()(None, tf.random.normal((16, 2, 8)))
     """
 
-    def __init__(
-        self,
-        lambda_param: float = 5e-3,
-        epsilon: float = 1e-5,
-        name: str = "barlow_twins",
-        **kwargs,
-    ):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(name=name, **kwargs)
-        check_non_negative(lambda_param, "lambda_param")
-        check_positive(epsilon, "epsilon")
-        self.lambda_param = float(lambda_param)
-        self.epsilon = float(epsilon)
-
-    def call(self, z_a, z_b):
-        return barlow_twins(z_a, z_b, self.lambda_param, self.epsilon)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(lambda_param=self.lambda_param, epsilon=self.epsilon)
-        return config
+    def __init__(self, lambda_param: float = 5e-3, epsilon: float = 1e-5, name: str = "barlow_twins", **kwargs):
+        super().__init__(
+            barlow_twins, name, per_example=False, uses_labels=False,
+            lambda_param=check_non_negative(lambda_param, "lambda_param"),
+            epsilon=check_positive(epsilon, "epsilon"), **kwargs,
+        )

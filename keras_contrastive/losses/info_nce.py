@@ -1,22 +1,20 @@
-"""InfoNCE: cross-entropy of each query against its key among the batch's keys and a queue."""
+"""InfoNCE: cross-entropy of each query against its key among the batch's keys and extra negatives."""
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
 
-from keras_contrastive.losses.cross_replica import all_gather_batch
-from keras_contrastive.losses.validation import (
-    check_positive_temperature,
-    check_view_pair,
-)
+from keras_contrastive.distribute.cross_replica import all_gather_batch
+from keras_contrastive.losses.pair_loss import PairLoss
+from keras_contrastive.validation import check_positive, check_view_pair
 
 
 def info_nce_logits(
     queries: tf.Tensor,
     keys: tf.Tensor,
     negatives: tf.Tensor | None = None,
-    temperature: float = 0.1,
+    temperature: float = 0.2,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """The logits of InfoNCE and the index of each query's key among them.
 
@@ -27,7 +25,8 @@ def info_nce_logits(
     (as on one device given the concatenated global batch), followed by this
     replica's negatives; the rows are this replica's n queries and their
     positives are offset by the replica's first row in the global batch.
-    Gradients reach the replica that owns each key (see `all_gather_batch`).
+    Gradients reach the replica that owns each key (see
+    `kc.distribute.all_gather_batch`).
 
     Args and shapes as in `info_nce`.
 
@@ -35,16 +34,13 @@ def info_nce_logits(
         A tuple `(logits, positives)`: float32 `(n, N + K)` (`(n, N)` without
         negatives) and int32 `(n,)`, where n = N on one device.
     """
-    check_positive_temperature(temperature)
-    queries, keys = tf.convert_to_tensor(queries), tf.convert_to_tensor(keys)
-    check_view_pair(queries, keys)
+    temperature = check_positive(temperature, "temperature")
+    queries, keys = check_view_pair(queries, keys)
     queries = tf.math.l2_normalize(tf.cast(queries, tf.float32), axis=1)
     candidates, start = all_gather_batch(tf.math.l2_normalize(tf.cast(keys, tf.float32), axis=1))
     if negatives is not None:
         negatives = tf.convert_to_tensor(negatives)
-        if negatives.shape.rank != 2 or not negatives.shape[1:].is_compatible_with(
-            queries.shape[1:]
-        ):
+        if negatives.shape.rank != 2 or not negatives.shape[1:].is_compatible_with(queries.shape[1:]):
             raise ValueError(
                 "negatives must be a (K, dim) batch with the queries' dim "
                 f"{queries.shape[1]}, got shape {negatives.shape}."
@@ -59,7 +55,7 @@ def info_nce_per_anchor(
     queries: tf.Tensor,
     keys: tf.Tensor,
     negatives: tf.Tensor | None = None,
-    temperature: float = 0.1,
+    temperature: float = 0.2,
 ) -> tf.Tensor:
     """InfoNCE of each of the N queries: float32 `(N,)`. Args as in `info_nce`.
 
@@ -74,7 +70,7 @@ def info_nce_and_accuracy(
     queries: tf.Tensor,
     keys: tf.Tensor,
     negatives: tf.Tensor | None = None,
-    temperature: float = 0.1,
+    temperature: float = 0.2,
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """InfoNCE and the top-1 accuracy of its softmax, from one similarity matrix.
 
@@ -85,9 +81,7 @@ def info_nce_and_accuracy(
         A tuple of float32 scalars `(loss, accuracy)`.
     """
     logits, positives = info_nce_logits(queries, keys, negatives, temperature)
-    loss = tf.reduce_mean(
-        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits)
-    )
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits))
     hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), positives)
     return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
 
@@ -96,23 +90,28 @@ def info_nce(
     queries: tf.Tensor,
     keys: tf.Tensor,
     negatives: tf.Tensor | None = None,
-    temperature: float = 0.1,
+    temperature: float = 0.2,
 ) -> tf.Tensor:
     """InfoNCE (MoCo's contrastive loss), the mean over the N queries.
 
     All embeddings are L2-normalised, so similarities are cosines. Query `i`
     is scored against every key of the batch and every negative; its own key
     `i` is the positive, the other N - 1 keys and the K negatives (a memory
-    bank or MoCo's queue) are the negatives. Computed in float32 whatever the
-    input dtype. Inside `strategy.run` with several replicas, the keys of all
-    replicas are candidates, as on one device given the global batch; each
-    replica returns the mean over its own queries.
+    bank or MoCo's queue) are the negatives. MoCo's reference code scores a
+    query against its own key and the queue only; here the batch's other
+    keys are negatives too, which makes the loss defined without a queue and
+    equal to the in-batch softmax of CLIP's and sentence-transformers' losses
+    (one direction). Computed in float32 whatever the input dtype. Inside
+    `strategy.run` with several replicas, the keys of all replicas are
+    candidates, as on one device given the global batch; each replica
+    returns the mean over its own queries.
 
     Args:
         queries: `(N, D)` query embeddings, N >= 2.
         keys: `(N, D)` key embeddings, row `i` the positive of query `i`.
         negatives: Optional `(K, D)` extra negatives.
-        temperature: A positive float; lower values sharpen the softmax.
+        temperature: A positive number (MoCo v2's 0.2 by default); lower
+            values sharpen the softmax.
 
     Returns:
         A float32 scalar.
@@ -125,32 +124,23 @@ def info_nce(
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class InfoNCE(keras.losses.Loss):
-    """InfoNCE over the batch as a serialisable Keras loss: `InfoNCE(0.1)(queries, keys)`.
+class InfoNCE(PairLoss):
+    """InfoNCE over the batch as a Keras loss: queries `y_pred[:, 0]`, keys `y_pred[:, 1]`.
 
-    Called as `loss(queries, keys)`, taking the places of Keras's `y_true`
-    and `y_pred`; the result is the mean over the N queries, as `info_nce`
-    without extra negatives.
+    `y_pred` is `(N, 2, D)`, `y_true` is ignored (see `PairLoss`); the loss
+    of an example is its query's, as `info_nce` without extra negatives.
 
     Args:
-        temperature: A positive float.
+        temperature: A positive number.
         name: The loss's name.
+        **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
     Example:
-    >>> loss = InfoNCE(temperature=0.2)
-    >>> value = loss(tf.random.normal((4, 8)), tf.random.normal((4, 8)))
+    >>> value = InfoNCE(temperature=0.2)(None, tf.random.normal((4, 2, 8)))
     """
 
-    def __init__(self, temperature: float = 0.1, name: str = "info_nce", **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(name=name, **kwargs)
-        check_positive_temperature(temperature)
-        self.temperature = float(temperature)
-
-    def call(self, queries, keys):
-        return info_nce_per_anchor(queries, keys, temperature=self.temperature)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config["temperature"] = self.temperature
-        return config
+    def __init__(self, temperature: float = 0.2, name: str = "info_nce", **kwargs):
+        super().__init__(
+            info_nce_per_anchor, name, per_example=True, uses_labels=False,
+            temperature=check_positive(temperature, "temperature"), **kwargs,
+        )

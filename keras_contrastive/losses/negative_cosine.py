@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.losses.validation import check_paired_embeddings
+from keras_contrastive.losses.pair_loss import PairLoss
+from keras_contrastive.validation import check_embedding_pair
 
 
 def paired_cosine_similarity(predictions: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
@@ -18,8 +19,7 @@ def paired_cosine_similarity(predictions: tf.Tensor, targets: tf.Tensor) -> tf.T
     Returns:
         Float32 `(N,)`. A zero row has similarity 0 with anything.
     """
-    predictions, targets = tf.convert_to_tensor(predictions), tf.convert_to_tensor(targets)
-    check_paired_embeddings(
+    predictions, targets = check_embedding_pair(
         predictions,
         targets,
         min_batch=1,
@@ -51,23 +51,25 @@ def negative_cosine(predictions: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     return -tf.reduce_mean(paired_cosine_similarity(predictions, targets))
 
 
-@keras.saving.register_keras_serializable(package="keras_contrastive")
-class NegativeCosine(keras.losses.Loss):
-    """Negative cosine similarity as a serialisable Keras loss.
+def negative_cosine_per_example(predictions: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """Minus the cosine similarity of each row pair: float32 `(N,)`. Args as in `negative_cosine`."""
+    return -paired_cosine_similarity(predictions, targets)
 
-    Called as `loss(targets, predictions)` (Keras's `y_true`, `y_pred`); the
-    result equals `negative_cosine(predictions, targets)`.
+
+@keras.saving.register_keras_serializable(package="keras_contrastive")
+class NegativeCosine(PairLoss):
+    """Negative cosine similarity as a Keras loss: predictions `y_pred[:, 0]`, targets `y_pred[:, 1]`.
+
+    `y_pred` is `(N, 2, D)`, `y_true` is ignored (see `PairLoss`); the result
+    equals `negative_cosine(predictions, targets)`.
 
     Args:
         name: The loss's name.
+        **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
     Example:
-    >>> value = NegativeCosine()(tf.random.normal((4, 8)), tf.random.normal((4, 8)))
+    >>> value = NegativeCosine()(None, tf.random.normal((4, 2, 8)))
     """
 
     def __init__(self, name: str = "negative_cosine", **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(name=name, **kwargs)
-
-    def call(self, targets, predictions):
-        return -paired_cosine_similarity(predictions, targets)
+        super().__init__(negative_cosine_per_example, name, per_example=True, uses_labels=False, **kwargs)

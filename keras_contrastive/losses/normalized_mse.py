@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.losses.negative_cosine import paired_cosine_similarity
+from keras_contrastive.losses.pair_loss import PairLoss
 
 
 def normalized_mse(predictions: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
@@ -35,22 +36,19 @@ def normalized_squared_error(predictions: tf.Tensor, targets: tf.Tensor) -> tf.T
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class NormalizedMSE(keras.losses.Loss):
-    """BYOL's normalised mean squared error as a serialisable Keras loss.
+class NormalizedMSE(PairLoss):
+    """BYOL's normalised MSE as a Keras loss: predictions `y_pred[:, 0]`, targets `y_pred[:, 1]`.
 
-    Called as `loss(targets, predictions)` (Keras's `y_true`, `y_pred`); the
-    result equals `normalized_mse(predictions, targets)`.
+    `y_pred` is `(N, 2, D)`, `y_true` is ignored (see `PairLoss`); the result
+    equals `normalized_mse(predictions, targets)`.
 
     Args:
         name: The loss's name.
+        **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
     Example:
-    >>> value = NormalizedMSE()(tf.random.normal((4, 8)), tf.random.normal((4, 8)))
+    >>> value = NormalizedMSE()(None, tf.random.normal((4, 2, 8)))
     """
 
     def __init__(self, name: str = "normalized_mse", **kwargs):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(name=name, **kwargs)
-
-    def call(self, targets, predictions):
-        return normalized_squared_error(predictions, targets)
+        super().__init__(normalized_squared_error, name, per_example=True, uses_labels=False, **kwargs)

@@ -5,29 +5,29 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from keras_contrastive.losses.pair_loss import PairLoss
 from keras_contrastive.losses.pair_margin import pairwise_squared_distances, safe_sqrt
-from keras_contrastive.losses.validation import (
-    check_embeddings,
-    check_labels,
-    check_non_negative,
-    labels_from_keras,
-)
+from keras_contrastive.validation import check_choice, check_embedding_pair, check_labels, check_non_negative
 
 #: The ways `triplet_margin` can choose its triplets.
 MINING_STRATEGIES = ("batch_all", "batch_hard", "semi_hard")
 
 
 def triplet_margin(
-    embeddings: tf.Tensor,
+    z_a: tf.Tensor,
+    z_b: tf.Tensor,
     labels: tf.Tensor,
-    margin: float = 0.5,
-    mining: str = "batch_hard",
+    margin: float = 0.2,
+    mining: str = "semi_hard",
 ) -> tf.Tensor:
-    """The triplet margin loss `relu(d(a, p) - d(a, n) + margin)` over mined triplets.
+    """The triplet margin loss `relu(d(a, p) - d(a, n) + margin)` over triplets mined in the batch.
 
-    Distances are Euclidean between the embeddings as given (normalise them
-    first for cosine geometry). A triplet `(a, p, n)` is valid when `a != p`,
-    `p` has the anchor's label and `n` does not. Mining:
+    The embeddings mined are the 2N rows of both views; row `i` of `z_a` and
+    row `i` of `z_b` share the label `labels[i]` (pass `tf.range(N)` to make
+    the two views of an example its only positives). Distances are
+    Euclidean between the embeddings as given (normalise them first for
+    cosine geometry). A triplet `(a, p, n)` is valid when `a != p`, `p` has
+    the anchor's label and `n` does not. Mining:
 
     - "batch_all": the sum over all valid triplets divided by the number of
       them whose loss is positive (Hermans et al., 2017).
@@ -38,16 +38,18 @@ def triplet_margin(
       or the farthest negative if none is; averaged over the
       anchor-positive pairs whose anchor has at least one negative.
 
-    A batch without a valid triplet (every label distinct, or all the same)
-    gives 0, not an error. Memory grows as N^3 for "batch_all" and
-    "semi_hard", N^2 for "batch_hard". Computed in float32 whatever the
-    input dtype; the gradient stays finite at distance 0. Under a
-    `tf.distribute` strategy each replica mines its own batch: gathering the
-    global batch would give every replica the global batch's N^3 triplets.
+    A batch without a valid triplet (all labels the same) gives 0, not an
+    error. Memory grows as N^3 for "batch_all" and "semi_hard", N^2 for
+    "batch_hard". Computed in float32 whatever the input dtype; the gradient
+    stays finite at distance 0. Under a `tf.distribute` strategy each
+    replica mines its own batch: gathering the global batch would give every
+    replica the global batch's N^3 triplets. The defaults (margin 0.2,
+    semi-hard mining) are FaceNet's and `kc.methods.Triplet`'s.
 
     Args:
-        embeddings: `(N, D)` embeddings, N >= 2.
-        labels: `(N,)` integer class labels.
+        z_a: `(N, D)` embeddings of the first views, N >= 1.
+        z_b: `(N, D)` embeddings of the second views.
+        labels: `(N,)` integer class labels of the examples.
         margin: The margin, >= 0.
         mining: One of `MINING_STRATEGIES`.
 
@@ -55,38 +57,25 @@ def triplet_margin(
         A float32 scalar.
 
     Example:
-    >>> embeddings = tf.random.normal((8, 4))
-    >>> loss = triplet_margin(embeddings, tf.constant([0, 0, 1, 1, 2, 2, 3, 3]),
-    ...                       margin=0.5, mining="semi_hard")
+    >>> z_a, z_b = tf.random.normal((4, 8)), tf.random.normal((4, 8))
+    >>> loss = triplet_margin(z_a, z_b, tf.constant([0, 0, 1, 2]), margin=0.2, mining="semi_hard")
     """
-    check_non_negative(margin, "margin")
-    check_mining(mining)
-    embeddings = tf.convert_to_tensor(embeddings)
-    check_embeddings(
-        embeddings,
-        min_batch=2,
-        requirement="The triplet loss needs a batch of at least 2 embeddings",
+    margin = check_non_negative(margin, "margin")
+    check_choice(mining, "mining", MINING_STRATEGIES)
+    z_a, z_b = check_embedding_pair(
+        z_a, z_b, min_batch=1, requirement="The triplet loss needs a batch of at least 1 example"
     )
-    labels = check_labels(labels, embeddings, "The triplet loss")
-    distances = safe_sqrt(pairwise_squared_distances(embeddings))
+    labels = check_labels(labels, z_a, "The triplet loss")
+    labels = tf.concat([labels, labels], axis=0)
+    distances = safe_sqrt(pairwise_squared_distances(tf.concat([z_a, z_b], axis=0)))
     same_label = tf.equal(labels[:, None], labels[None, :])
-    positive = tf.logical_and(
-        same_label, tf.logical_not(tf.eye(tf.shape(labels)[0], dtype=tf.bool))
-    )
+    positive = tf.logical_and(same_label, tf.logical_not(tf.eye(tf.shape(labels)[0], dtype=tf.bool)))
     negative = tf.logical_not(same_label)
     if mining == "batch_all":
         return _batch_all(distances, positive, negative, margin)
     if mining == "batch_hard":
         return _batch_hard(distances, positive, negative, margin)
     return _semi_hard(distances, positive, negative, margin)
-
-
-def check_mining(mining: str) -> None:
-    """Raises ValueError unless `mining` is one of `MINING_STRATEGIES`."""
-    if mining not in MINING_STRATEGIES:
-        raise ValueError(
-            f"mining must be one of {', '.join(MINING_STRATEGIES)}; got {mining!r}."
-        )
 
 
 def _batch_all(distances, positive, negative, margin):
@@ -135,44 +124,28 @@ def _semi_hard(distances, positive, negative, margin):
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class TripletMarginLoss(keras.losses.Loss):
-    """The mined triplet margin loss as a serialisable Keras loss.
+class TripletMarginLoss(PairLoss):
+    """The mined triplet margin loss as a Keras loss: `TripletMarginLoss()(labels, features)`.
 
-    Called as `loss(labels, embeddings)` (Keras's `y_true`, `y_pred`). Keras
-    casts `y_true` to float32 before `call`; the labels are cast back and
-    must be whole numbers. The result equals `triplet_margin(embeddings,
-    labels, margin, mining)`.
+    `y_true` is the `(N,)` integer labels, `y_pred` the two views' embeddings
+    stacked `(N, 2, D)` (see `PairLoss`); the result equals
+    `triplet_margin(features[:, 0], features[:, 1], labels, margin, mining)`.
+    Mining makes it a loss of the whole batch: no `sample_weight`.
 
     Args:
         margin: The margin, >= 0.
         mining: One of "batch_all", "batch_hard", "semi_hard".
         name: The loss's name.
+        **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
     Example:
     >>> loss = TripletMarginLoss(margin=0.5, mining="batch_all")
-    >>> value = loss(tf.constant([0, 0, 1, 1]), tf.random.normal((4, 8)))
+    >>> value = loss(tf.constant([0, 0, 1, 1]), tf.random.normal((4, 2, 8)))
     """
 
-    def __init__(
-        self,
-        margin: float = 0.5,
-        mining: str = "batch_hard",
-        name: str = "triplet_margin",
-        **kwargs,
-    ):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(name=name, **kwargs)
-        check_non_negative(margin, "margin")
-        check_mining(mining)
-        self.margin = float(margin)
-        self.mining = mining
-
-    def call(self, labels, embeddings):
-        return triplet_margin(
-            embeddings, labels_from_keras(labels), self.margin, self.mining
+    def __init__(self, margin: float = 0.2, mining: str = "semi_hard", name: str = "triplet_margin", **kwargs):
+        super().__init__(
+            triplet_margin, name, per_example=False, uses_labels=True,
+            margin=check_non_negative(margin, "margin"),
+            mining=check_choice(mining, "mining", MINING_STRATEGIES), **kwargs,
         )
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(margin=self.margin, mining=self.mining)
-        return config

@@ -5,12 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.losses.cross_replica import all_gather_pairs
-from keras_contrastive.losses.validation import (
-    check_non_negative,
-    check_paired_embeddings,
-    check_positive,
-)
+from keras_contrastive.distribute.cross_replica import all_gather_pairs
+from keras_contrastive.losses.pair_loss import PairLoss
+from keras_contrastive.validation import check_embedding_pair, check_non_negative, check_positive
 
 
 def vicreg_terms(
@@ -22,13 +19,16 @@ def vicreg_terms(
       entries;
     - variance: for each view, the mean over dimensions of
       `relu(1 - sqrt(var + epsilon))` with the unbiased variance over the
-      batch; the two views' values summed;
+      batch; the mean of the two views' values, as in the official code
+      (facebookresearch/vicreg) and lightly, so the weights (25, 25, 1)
+      give their loss. The paper's equation sums the two views' values:
+      `variance_weight=50` reproduces it;
     - covariance: for each view, the sum of squared off-diagonal entries of
       its `(D, D)` covariance matrix (unbiased) divided by D; summed over the
       two views.
 
     Computed in float32 whatever the input dtype. Under a `tf.distribute`
-    strategy the terms are over the global batch (`all_gather_pairs`): every
+    strategy the terms are over the global batch (`kc.distribute.all_gather_pairs`): every
     replica's terms are the single-device terms on the global batch.
 
     Args:
@@ -41,21 +41,20 @@ def vicreg_terms(
         A dict of float32 scalars with keys "invariance", "variance" and
         "covariance".
     """
-    check_positive(epsilon, "epsilon")
-    z_a, z_b = tf.convert_to_tensor(z_a), tf.convert_to_tensor(z_b)
-    check_paired_embeddings(
+    epsilon = check_positive(epsilon, "epsilon")
+    z_a, z_b = check_embedding_pair(
         z_a,
         z_b,
         min_batch=2,
-        requirement="VICReg needs a batch of at least 2 images "
+        requirement="VICReg needs a batch of at least 2 examples "
         "(it measures variance over the batch)",
     )
-    z_a, z_b = all_gather_pairs(tf.cast(z_a, tf.float32), tf.cast(z_b, tf.float32))
+    z_a, z_b, _ = all_gather_pairs(tf.cast(z_a, tf.float32), tf.cast(z_b, tf.float32))
     variance_a, covariance_a = _variance_and_covariance_terms(z_a, epsilon)
     variance_b, covariance_b = _variance_and_covariance_terms(z_b, epsilon)
     return {
         "invariance": tf.reduce_mean(tf.square(z_a - z_b)),
-        "variance": variance_a + variance_b,
+        "variance": (variance_a + variance_b) / 2.0,
         "covariance": covariance_a + covariance_b,
     }
 
@@ -74,7 +73,8 @@ def vicreg(
         z_a: `(N, D)` embeddings of the first views, N >= 2.
         z_b: `(N, D)` embeddings of the second views, same shape.
         invariance_weight: Weight of the invariance term, >= 0 (paper: 25).
-        variance_weight: Weight of the variance term, >= 0 (paper: 25).
+        variance_weight: Weight of the variance term, >= 0 (25 in the official
+            code; 50 here is the paper's equation, see `vicreg_terms`).
         covariance_weight: Weight of the covariance term, >= 0 (paper: 1).
         epsilon: Positive constant under the square root of the variance.
 
@@ -85,7 +85,9 @@ def vicreg(
     >>> z = tf.random.normal((32, 8))
     >>> loss = vicreg(z, z + 0.1 * tf.random.normal((32, 8)))
     """
-    _check_weights(invariance_weight, variance_weight, covariance_weight)
+    invariance_weight = check_non_negative(invariance_weight, "invariance_weight")
+    variance_weight = check_non_negative(variance_weight, "variance_weight")
+    covariance_weight = check_non_negative(covariance_weight, "covariance_weight")
     terms = vicreg_terms(z_a, z_b, epsilon)
     return (
         invariance_weight * terms["invariance"]
@@ -108,18 +110,13 @@ def _variance_and_covariance_terms(
     return variance_term, tf.reduce_sum(tf.square(off_diagonal)) / dim
 
 
-def _check_weights(invariance_weight, variance_weight, covariance_weight) -> None:
-    check_non_negative(invariance_weight, "invariance_weight")
-    check_non_negative(variance_weight, "variance_weight")
-    check_non_negative(covariance_weight, "covariance_weight")
-
-
 @keras.saving.register_keras_serializable(package="keras_contrastive")
-class VICRegLoss(keras.losses.Loss):
-    """VICReg as a serialisable Keras loss: `VICRegLoss()(z_a, z_b)`.
+class VICRegLoss(PairLoss):
+    """VICReg as a Keras loss: `VICRegLoss()(None, keras.ops.stack([z_a, z_b], axis=1))`.
 
-    The two views take the places of Keras's `y_true` and `y_pred`; the
-    result equals `vicreg` with the same arguments.
+    `y_pred` is `(N, 2, D)`, `y_true` is ignored (see `PairLoss`); the result
+    equals `vicreg` with the same arguments. A loss of the batch's
+    statistics: no `sample_weight`.
 
     Args:
         invariance_weight: Weight of the invariance term, >= 0.
@@ -127,9 +124,10 @@ class VICRegLoss(keras.losses.Loss):
         covariance_weight: Weight of the covariance term, >= 0.
         epsilon: Positive constant under the square root of the variance.
         name: The loss's name.
+        **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
     Example:
-    >>> value = VICRegLoss()(tf.random.normal((16, 8)), tf.random.normal((16, 8)))
+    >>> value = VICRegLoss()(None, tf.random.normal((16, 2, 8)))
     """
 
     def __init__(
@@ -141,31 +139,10 @@ class VICRegLoss(keras.losses.Loss):
         name: str = "vicreg",
         **kwargs,
     ):
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(name=name, **kwargs)
-        _check_weights(invariance_weight, variance_weight, covariance_weight)
-        check_positive(epsilon, "epsilon")
-        self.invariance_weight = float(invariance_weight)
-        self.variance_weight = float(variance_weight)
-        self.covariance_weight = float(covariance_weight)
-        self.epsilon = float(epsilon)
-
-    def call(self, z_a, z_b):
-        return vicreg(
-            z_a,
-            z_b,
-            self.invariance_weight,
-            self.variance_weight,
-            self.covariance_weight,
-            self.epsilon,
+        super().__init__(
+            vicreg, name, per_example=False, uses_labels=False,
+            invariance_weight=check_non_negative(invariance_weight, "invariance_weight"),
+            variance_weight=check_non_negative(variance_weight, "variance_weight"),
+            covariance_weight=check_non_negative(covariance_weight, "covariance_weight"),
+            epsilon=check_positive(epsilon, "epsilon"), **kwargs,
         )
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(
-            invariance_weight=self.invariance_weight,
-            variance_weight=self.variance_weight,
-            covariance_weight=self.covariance_weight,
-            epsilon=self.epsilon,
-        )
-        return config

@@ -5,10 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.evaluation.embedding_std import embedding_std
 from keras_contrastive.losses.barlow_twins import barlow_twins
-from keras_contrastive.losses.validation import check_non_negative
-from keras_contrastive.methods.projection_method import ProjectionMethod
+from keras_contrastive.methods.projection_method import ProjectionMethod, pair_embedding_std
+from keras_contrastive.validation import check_non_negative
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -40,17 +39,16 @@ class BarlowTwins(ProjectionMethod):
         lambda_param: float = 5e-3,
         **kwargs,
     ):
-        super().__init__(projection_dim, hidden_dim or projection_dim, num_layers, **kwargs)
-        check_non_negative(lambda_param, "lambda_param")
-        self.lambda_param = float(lambda_param)
+        super().__init__(projection_dim, hidden_dim, num_layers, **kwargs)
+        self.lambda_param = check_non_negative(lambda_param, "lambda_param")
 
-    def compute_loss_and_metrics(
-        self, encoder, view_a, view_b, labels=None, training=False
-    ) -> dict[str, tf.Tensor]:
-        projections = self.project(encoder, view_a, view_b, training)
-        z_a, z_b = tf.split(projections, 2, axis=0)
+    def default_hidden_dim(self, embedding_dim: int) -> int:
+        return self.projection_dim
+
+    def compute_loss_and_metrics(self, towers, view_a, view_b, labels=None, training=False) -> dict[str, tf.Tensor]:
+        z_a, z_b = self.project(towers, view_a, view_b, training)
         loss = barlow_twins(z_a, z_b, lambda_param=self.lambda_param)
-        return {"loss": loss, "embedding_std": embedding_std(projections)}
+        return {"loss": loss, "embedding_std": pair_embedding_std(z_a, z_b)}
 
     def get_config(self) -> dict:
         config = super().get_config()

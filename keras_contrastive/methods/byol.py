@@ -5,10 +5,11 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.evaluation.embedding_std import embedding_std
 from keras_contrastive.losses.normalized_mse import normalized_mse
 from keras_contrastive.methods.momentum_method import MomentumMethod
 from keras_contrastive.methods.predictor_method import PredictorMixin
+from keras_contrastive.methods.projection_method import pair_embedding_std
+from keras_contrastive.towers import Towers
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -59,17 +60,15 @@ class BYOL(PredictorMixin, MomentumMethod):
         super().__init__(projection_dim, hidden_dim, num_layers, momentum, total_steps, **kwargs)
         self._set_predictor_options(predictor_hidden_dim, predictor_learning_rate_multiplier)
 
-    def build(self, embedding_shape):
-        if self.hidden_dim is None:
-            self.hidden_dim = 2 * int(embedding_shape[-1])
-        super().build(embedding_shape)
-        self._build_predictor(self.predictor_hidden_dim or self.hidden_dim)
+    def default_hidden_dim(self, embedding_dim: int) -> int:
+        return 2 * embedding_dim
 
-    def compute_loss_and_metrics(
-        self, encoder, view_a, view_b, labels=None, training=False
-    ) -> dict[str, tf.Tensor]:
-        projections = self.project(encoder, view_a, view_b, training)
-        predictions = self.predictor(projections, training=training)
-        targets = self.target_projections(tf.concat([view_b, view_a], axis=0), training)
-        loss = normalized_mse(predictions, targets)
-        return {"loss": loss, "embedding_std": embedding_std(projections)}
+    def build(self, towers: Towers) -> None:
+        super().build(towers)
+        self._build_predictors(towers, self.predictor_hidden_dim or self.projectors[0].hidden_dim)
+
+    def compute_loss_and_metrics(self, towers, view_a, view_b, labels=None, training=False) -> dict[str, tf.Tensor]:
+        _, (z_a, z_b), (p_a, p_b) = towers.forward(view_a, view_b, training, [self.projectors, self.predictors])
+        t_a, t_b = self.target_project(view_a, view_b, training)
+        loss = (normalized_mse(p_a, t_b) + normalized_mse(p_b, t_a)) / 2.0
+        return {"loss": loss, "embedding_std": pair_embedding_std(z_a, z_b)}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.losses.cross_replica import all_gather_batch
+from keras_contrastive.distribute.cross_replica import all_gather_batch
+from keras_contrastive.validation import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -13,7 +14,8 @@ class EmbeddingQueue(keras.layers.Layer):
     """A ring buffer of `size` L2-normalised embeddings, saved with the model.
 
     It starts filled with random unit vectors, as in MoCo. `enqueue` writes
-    a batch over the oldest rows inside the compiled step; the contents, the
+    a batch over the oldest rows (a method calls it in `after_step`, inside
+    the compiled training step); the contents, the
     write position and the number of rows written so far (`filled`, at most
     `size`) are non-trainable variables, so they are saved with the model and
     training resumes with the same queue.
@@ -29,9 +31,7 @@ class EmbeddingQueue(keras.layers.Layer):
 
     def __init__(self, size: int = 4096, **kwargs):
         super().__init__(**kwargs)
-        if int(size) != size or size < 1:
-            raise ValueError(f"size must be a positive integer, got {size!r}.")
-        self.size = int(size)
+        self.size = check_positive_int(size, "size")
 
     def build(self, input_shape):
         dim = int(input_shape[-1])

@@ -1,25 +1,26 @@
-"""The base of methods whose loss compares embeddings by identity: class labels or source images."""
+"""The base of methods whose loss compares embeddings by identity: class labels or source examples."""
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from keras_contrastive.evaluation.embedding_std import embedding_std
-from keras_contrastive.methods.projection_method import ProjectionMethod
+from keras_contrastive.methods.projection_method import ProjectionMethod, pair_embedding_std
+from keras_contrastive.validation import check_labels
 
 
 class IdentityMethod(ProjectionMethod):
-    """A projection method whose loss takes L2-normalised embeddings and identities.
+    """A projection method whose loss takes L2-normalised projections and the identity of each example.
 
-    With `use_labels=True` (the default) the identity of both views of an
-    image is its class label, and batches must carry labels; with
-    `use_labels=False` it is the image itself, so the only positive of a view
-    is the other view of its image. Subclasses implement
-    `loss_from_identities`. `embedding_std` of the projections shows collapse.
+    With `use_labels=True` (the default) an example's identity is its class
+    label, and batches must carry labels; with `use_labels=False` it is the
+    example itself, so the only positive of a view is the other view of its
+    example. Labels are checked (integer, one per example) before use and
+    keep their dtype. Subclasses implement `loss_from_identities`.
+    `embedding_std` of the projections shows collapse.
 
     Args:
-        projection_dim, hidden_dim, num_layers: The projector's shape.
-        use_labels: Whether identities are class labels (else source images).
+        projection_dim, hidden_dim, num_layers: The projectors' shape.
+        use_labels: Whether identities are class labels (else the examples).
     """
 
     metric_names = ("embedding_std",)
@@ -39,22 +40,19 @@ class IdentityMethod(ProjectionMethod):
     def requires_labels(self) -> bool:
         return self.use_labels
 
-    def loss_from_identities(self, embeddings: tf.Tensor, identities: tf.Tensor) -> tf.Tensor:
-        """The loss of `(2N, D)` unit embeddings (view a's rows, then view b's) and `(2N,)` identities."""
+    def loss_from_identities(self, z_a: tf.Tensor, z_b: tf.Tensor, identities: tf.Tensor) -> tf.Tensor:
+        """The loss of `(N, D)` unit projections of both views and the `(N,)` identities they share."""
         raise NotImplementedError(f"{type(self).__name__} must implement loss_from_identities.")
 
-    def compute_loss_and_metrics(
-        self, encoder, view_a, view_b, labels=None, training=False
-    ) -> dict[str, tf.Tensor]:
-        projections = self.project(encoder, view_a, view_b, training)
-        embeddings = tf.math.l2_normalize(tf.cast(projections, tf.float32), axis=1)
+    def compute_loss_and_metrics(self, towers, view_a, view_b, labels=None, training=False) -> dict[str, tf.Tensor]:
+        z_a, z_b = self.project(towers, view_a, view_b, training)
         if self.use_labels:
-            identities = tf.cast(labels, tf.int32)
+            identities = check_labels(labels, z_a, type(self).__name__)
         else:
-            identities = tf.range(tf.shape(view_a)[0])
-        identities = tf.concat([identities, identities], axis=0)
-        loss = self.loss_from_identities(embeddings, identities)
-        return {"loss": loss, "embedding_std": embedding_std(projections)}
+            identities = tf.range(tf.shape(z_a)[0])
+        unit_a, unit_b = (tf.math.l2_normalize(tf.cast(z, tf.float32), axis=1) for z in (z_a, z_b))
+        loss = self.loss_from_identities(unit_a, unit_b, identities)
+        return {"loss": loss, "embedding_std": pair_embedding_std(z_a, z_b)}
 
     def get_config(self) -> dict:
         config = super().get_config()

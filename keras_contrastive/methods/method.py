@@ -1,29 +1,49 @@
-"""The interface every self-supervised method implements."""
+"""The interface every training method implements."""
 
 from __future__ import annotations
 
+import weakref
+
 import keras
 import tensorflow as tf
+
+from keras_contrastive.towers import Towers
+
+
+class _Owner:
+    """Weak references to the encoders a method was built for (a plain object: Keras tracks none of it)."""
+
+    def __init__(self, towers: Towers):
+        self.references = [weakref.ref(encoder) for encoder in towers.encoders]
+
+    def owns(self, towers: Towers) -> bool:
+        return [r() for r in self.references] == towers.encoders
 
 
 class Method(keras.layers.Layer):
     """A training method: owns its heads, its extra state and its loss.
 
-    `ContrastiveModel` knows nothing of any one method. It builds the method
-    with the encoder's embedding shape, and in every training and test step
-    calls `before_step`, then `compute_loss_and_metrics` inside its gradient
-    tape, then `after_step` once the optimizer has applied the gradients. A new method is
-    a new subclass in its own file, never a branch in the model.
+    `ContrastiveModel` knows nothing of any one method. When it is made it
+    calls `attach(towers)`, which builds the method's heads and state for
+    those encoders. In every training step it calls `compute_loss_and_metrics`
+    inside its gradient tape, applies the gradients (scaling the steps of
+    `learning_rate_multipliers`' variables), then calls `after_step` with
+    what `compute_loss_and_metrics` returned. A test step calls
+    `compute_loss_and_metrics` alone. A new method is a new subclass in its
+    own file, never a branch in the model.
 
-    Subclasses implement `build(embedding_shape)` (create heads and state
-    variables), `compute_loss_and_metrics` and `get_config`; they may
-    override `attach` (state that copies the encoder, such as a momentum
-    network), `before_step`, `after_step`, `metric_names` and
-    `requires_labels`.
+    `compute_loss_and_metrics` changes no state: `training` is the layers'
+    mode (batch norm, dropout) and nothing else. State that changes with
+    training (momentum networks, queues, step counters) changes in
+    `after_step`, and lives in the method's variables, so it is part of the
+    model's weights and survives `save` and resume.
 
-    State that must survive `save` and resume (momentum networks, queues,
-    step counters) lives in the method's variables, so it is part of the
-    model's weights.
+    Subclasses implement `build(towers)` (heads and state variables),
+    `compute_loss_and_metrics` and `get_config`; they may override
+    `after_step`, `learning_rate_multipliers`, `metric_names` and
+    `requires_labels`. Heads are lists with one network per distinct encoder
+    (`towers.encoders`), so that the method works for a siamese model and for
+    two towers alike.
     """
 
     #: Names of the extra scalars `compute_loss_and_metrics` returns besides "loss".
@@ -31,69 +51,86 @@ class Method(keras.layers.Layer):
     #: Whether batches must carry labels (supervised methods).
     requires_labels: bool = False
 
+    def attach(self, towers: Towers) -> None:
+        """Builds the method for `towers`; called once by the `ContrastiveModel` that owns it.
+
+        A method belongs to one model: its heads and momentum copies were made
+        for that model's encoders. Attaching it to other encoders is refused,
+        rather than training the second model with the first one's state.
+
+        Raises:
+            ValueError: if the method was built for other encoders.
+        """
+        owner = getattr(self, "_owner", None)
+        if owner is not None:
+            if owner.owns(towers):
+                return
+            raise ValueError(
+                f"This {type(self).__name__} object already belongs to a ContrastiveModel with other "
+                "encoders (its heads and state were built for them). Make a new method for each model, "
+                f"e.g. {type(self).__name__}.from_config(method.get_config())."
+            )
+        if self.built:
+            raise ValueError(
+                f"This {type(self).__name__} was built outside a ContrastiveModel; pass a new one to "
+                "ContrastiveModel(encoder, method), which builds it for its encoders."
+            )
+        self.build(towers)
+        self._owner = _Owner(towers)
+
+    def build(self, towers: Towers) -> None:
+        """Creates the heads and state variables for `towers` (see `Towers.encoders`)."""
+        self.built = True
+
     def compute_loss_and_metrics(
         self,
-        encoder: keras.Model,
+        towers: Towers,
         view_a: tf.Tensor,
         view_b: tf.Tensor,
         labels: tf.Tensor | None = None,
         training: bool = False,
     ) -> dict[str, tf.Tensor]:
-        """Runs the views through `encoder` and the method's heads.
+        """Runs the views through the towers and the method's heads; computes the loss.
 
         Args:
-            encoder: The backbone, mapping images to `(batch, dim)` embeddings.
-            view_a: A batch of first views, `(N, H, W, C)`.
-            view_b: The second views of the same images, same shape.
-            labels: `(N,)` class labels, or None for unlabelled batches.
-            training: Whether this is a training step.
+            towers: The model's encoders.
+            view_a: A batch of first views (any input the encoder takes).
+            view_b: The second views of the same examples.
+            labels: `(N,)` integer class labels, or None for unlabelled batches.
+            training: The layers' mode (batch norm, dropout).
 
         Returns:
             A dict with the float32 scalar "loss" and one float32 scalar per
-            name in `metric_names`.
+            name in `metric_names`; it may hold further tensors that
+            `after_step` needs (MoCo's keys, say), which are not logged.
         """
-        raise NotImplementedError(
-            f"{type(self).__name__} must implement compute_loss_and_metrics."
-        )
+        raise NotImplementedError(f"{type(self).__name__} must implement compute_loss_and_metrics.")
 
-    def attach(self, encoder: keras.Model) -> None:
-        """Creates state that depends on the encoder itself, such as a momentum copy.
+    def after_step(self, towers: Towers, results: dict[str, tf.Tensor]) -> None:
+        """Updates state after each optimizer step, from this step's `results`.
 
-        `ContrastiveModel` calls it once, just before `build`, when it is
-        constructed (and so again when a saved model is loaded, before the
-        weights are restored). Keras allows new state only until `build`
-        returns.
+        Args:
+            towers: The model's encoders, after the optimizer step.
+            results: What `compute_loss_and_metrics` returned for the step.
         """
+
+    @property
+    def learning_rate_multipliers(self) -> list[tuple[list, float]]:
+        """`(variables, multiplier)` pairs whose optimizer steps the model multiplies.
+
+        Empty by default; BYOL and SimSiam list their predictors here.
+        """
+        return []
 
     def get_build_config(self) -> None:
         """Saves no build config: the `ContrastiveModel` a method is given to builds it.
 
         Keras would build a deserialised layer from its saved input shape,
-        but a method must first be attached to its encoder, which the model
-        does when a saved model is loaded.
+        but a method is built for its model's encoders, which the model
+        attaches when a saved model is loaded.
         """
         return None
-
-    def before_step(self, encoder: keras.Model) -> None:
-        """Records state before each training step's forward pass and optimizer step."""
-
-    def after_step(self, encoder: keras.Model) -> None:
-        """Updates state after each optimizer step (momentum encoders, queues)."""
 
     def call(self, embeddings, training=None):
         """Maps encoder embeddings through the method's head (for inspection)."""
         raise NotImplementedError(f"{type(self).__name__} must implement call.")
-
-
-def swapped_views(pair: tf.Tensor) -> tf.Tensor:
-    """Swaps the two halves of a tensor holding view a's rows, then view b's.
-
-    Row `i` of the result is the other view of the image of row `i`: the
-    targets of a symmetric loss computed over both views at once.
-
-    Example:
-    >>> swapped_views(tf.constant([[1.], [2.], [3.], [4.]]))  # a1 a2 b1 b2
-    <tf.Tensor: ... [[3.], [4.], [1.], [2.]]>
-    """
-    first, second = tf.split(pair, 2, axis=0)
-    return tf.concat([second, first], axis=0)

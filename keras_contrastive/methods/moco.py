@@ -6,9 +6,10 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.losses.info_nce import info_nce_and_accuracy
-from keras_contrastive.losses.validation import check_positive_temperature
 from keras_contrastive.methods.embedding_queue import EmbeddingQueue
 from keras_contrastive.methods.momentum_method import MomentumMethod
+from keras_contrastive.towers import Towers
+from keras_contrastive.validation import check_positive, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -16,17 +17,20 @@ class MoCo(MomentumMethod):
     """MoCo v2: queries from the online network, keys from its momentum copy.
 
     Each query's positive is the key of its other view; the negatives are
-    the batch's other keys and a queue of keys from earlier steps, updated
-    inside the compiled training step (first in, first out). The head is
-    MoCo v2's MLP without batch normalisation. `symmetric=True` also scores
-    view b's queries against view a's keys and enqueues both views' keys.
+    the batch's other keys and a queue of keys from earlier steps (see
+    `kc.losses.info_nce` for how this differs from the reference code, which
+    uses the queue alone). After each step the batch's keys enter the queue
+    (first in, first out). The head is MoCo v2's MLP without batch
+    normalisation. `symmetric=True` also scores view b's queries against view
+    a's keys and enqueues both views' keys. With two towers, view a's queries
+    come from the first tower and their keys from the second tower's target.
 
     Args:
         projection_dim: Width of the projection (128 in the paper).
         hidden_dim: Width of the head's hidden layer; by default the
             encoder's embedding width.
         num_layers: Dense layers in the head.
-        temperature: InfoNCE temperature, a positive float (0.2 in MoCo v2).
+        temperature: InfoNCE temperature, a positive number (0.2 in MoCo v2).
         momentum: The key network's momentum in [0, 1) (0.999 in the paper,
             which trains for 200 epochs of ImageNet; 0.99 suits short runs).
         total_steps: Training length for a cosine momentum schedule from
@@ -55,42 +59,37 @@ class MoCo(MomentumMethod):
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, momentum, total_steps, **kwargs)
-        check_positive_temperature(temperature)
-        if int(queue_size) != queue_size or queue_size < 1:
-            raise ValueError(f"queue_size must be a positive integer, got {queue_size!r}.")
-        self.temperature = float(temperature)
-        self.queue_size = int(queue_size)
+        self.temperature = check_positive(temperature, "temperature")
+        self.queue_size = check_positive_int(queue_size, "queue_size")
         self.symmetric = bool(symmetric)
 
-    def build(self, embedding_shape):
-        super().build(embedding_shape)
+    def build(self, towers: Towers) -> None:
+        super().build(towers)
         self.queue = EmbeddingQueue(self.queue_size, name="queue")
         self.queue.build((None, self.projection_dim))
 
-    def compute_loss_and_metrics(
-        self, encoder, view_a, view_b, labels=None, training=False
-    ) -> dict[str, tf.Tensor]:
+    def compute_loss_and_metrics(self, towers, view_a, view_b, labels=None, training=False) -> dict[str, tf.Tensor]:
         negatives = self.queue.embeddings
         if self.symmetric:
-            q_a, q_b = tf.split(self.project(encoder, view_a, view_b, training), 2, axis=0)
-            keys = self.target_projections(tf.concat([view_a, view_b], axis=0), training)
-            k_a, k_b = tf.split(keys, 2, axis=0)
+            q_a, q_b = self.project(towers, view_a, view_b, training)
+            k_a, k_b = self.target_project(view_a, view_b, training)
             loss_a, accuracy_a = info_nce_and_accuracy(q_a, k_b, negatives, self.temperature)
             loss_b, accuracy_b = info_nce_and_accuracy(q_b, k_a, negatives, self.temperature)
             loss, accuracy = (loss_a + loss_b) / 2.0, (accuracy_a + accuracy_b) / 2.0
+            keys = [k_a, k_b]
         else:
-            queries = self.projector(encoder(view_a, training=training), training=training)
-            keys = self.target_projections(view_b, training)
-            loss, accuracy = info_nce_and_accuracy(queries, keys, negatives, self.temperature)
-        if training:
+            _, queries = towers.forward_side(0, view_a, training, [self.projectors])
+            k_b = self.target_project_side(1, view_b, training)
+            loss, accuracy = info_nce_and_accuracy(queries, k_b, negatives, self.temperature)
+            keys = [k_b]
+        return {"loss": loss, "contrastive_accuracy": accuracy, "keys": keys}
+
+    def after_step(self, towers: Towers, results: dict) -> None:
+        super().after_step(towers, results)
+        for keys in results["keys"]:
             self.queue.enqueue(tf.math.l2_normalize(tf.cast(keys, tf.float32), axis=1))
-        return {"loss": loss, "contrastive_accuracy": accuracy}
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(
-            temperature=self.temperature,
-            queue_size=self.queue_size,
-            symmetric=self.symmetric,
-        )
+        config.update(temperature=self.temperature, queue_size=self.queue_size, symmetric=self.symmetric)
         return config

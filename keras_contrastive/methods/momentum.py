@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import keras
 import tensorflow as tf
 
+from keras_contrastive.validation import check_in_range
 
-def check_momentum(momentum, name: str = "momentum") -> None:
-    """Raises ValueError unless `momentum` is a number in [0, 1)."""
-    if not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
-        raise ValueError(
-            f"{name} must be a number in [0, 1) (the weight kept from the "
-            f"previous target at each step), got {momentum!r}."
-        )
+
+def check_momentum(momentum, name: str = "momentum") -> float:
+    """`momentum` as a float, or a ValueError unless it is a number in [0, 1)."""
+    return check_in_range(
+        momentum, name, 0.0, 1.0, include_high=False,
+        meaning="the weight kept from the previous target at each step",
+    )
 
 
 def momentum_copy(network: keras.Layer, input_shape) -> keras.Layer:

@@ -12,21 +12,23 @@ from keras_contrastive.methods.momentum import (
     momentum_update,
 )
 from keras_contrastive.methods.projection_method import ProjectionMethod
+from keras_contrastive.towers import Towers
+from keras_contrastive.validation import check_optional_positive_int
 
 
 class MomentumMethod(ProjectionMethod):
-    """A projection method with a target encoder and projector that follow by EMA.
+    """A projection method with target encoders and projectors that follow by EMA.
 
-    After every optimizer step the target's parameters move towards the
+    After every optimizer step each target's parameters move towards the
     online ones: `target = m * target + (1 - m) * online`, where `m` is
     `momentum`, or BYOL's cosine schedule from `momentum` up to 1 when
-    `total_steps` is given. The targets and the step count are variables of
-    the method, so they are saved with the model and a resumed run continues
-    with the same targets.
+    `total_steps` is given. A two-tower model has a target of each tower.
+    The targets and the step count are variables of the method, so they are
+    saved with the model and a resumed run continues with the same targets.
 
     Args:
-        projection_dim, hidden_dim, num_layers: The projector's shape.
-        momentum: The target's momentum in [0, 1).
+        projection_dim, hidden_dim, num_layers: The projectors' shape.
+        momentum: The targets' momentum in [0, 1).
         total_steps: Training length in optimizer steps for the cosine
             momentum schedule; None keeps the momentum constant.
     """
@@ -41,43 +43,44 @@ class MomentumMethod(ProjectionMethod):
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, **kwargs)
-        check_momentum(momentum)
-        if total_steps is not None and (int(total_steps) != total_steps or total_steps < 1):
-            raise ValueError(
-                f"total_steps must be a positive integer or None, got {total_steps!r}."
-            )
-        self.momentum = float(momentum)
-        self.total_steps = None if total_steps is None else int(total_steps)
-        self.target_encoder = None
+        self.momentum = check_momentum(momentum)
+        self.total_steps = check_optional_positive_int(total_steps, "total_steps")
 
-    def attach(self, encoder: keras.Model) -> None:
-        self.target_encoder = momentum_copy(encoder, encoder.input_shape)
+    def build(self, towers: Towers) -> None:
+        # The encoders' copies before the heads: cloning draws (then
+        # overwrites) initial weights from the global seed, and this order
+        # keeps a seed's heads the ones the recorded benchmark figures used.
+        self.target_encoders = [momentum_copy(e, e.input_shape) for e in towers.encoders]
+        super().build(towers)
+        self.target_projectors = [
+            momentum_copy(p, (None, dim)) for p, dim in zip(self.projectors, towers.embedding_dims)
+        ]
+        self.steps = self.add_weight(shape=(), initializer="zeros", dtype="int64", trainable=False, name="steps")
 
-    def build(self, embedding_shape):
-        if self.target_encoder is None:
-            raise ValueError(
-                f"{type(self).__name__} keeps a momentum copy of the encoder: use it "
-                "through ContrastiveModel(encoder, method), which attaches the encoder."
-            )
-        super().build(embedding_shape)
-        self.target_projector = momentum_copy(self.projector, embedding_shape)
-        self.steps = self.add_weight(
-            shape=(), initializer="zeros", dtype="int64", trainable=False, name="steps"
-        )
+    def target_towers(self) -> Towers:
+        """The momentum copies of the model's towers."""
+        return Towers(*self.target_encoders)
 
-    def target_projections(self, images: tf.Tensor, training: bool) -> tf.Tensor:
-        """`images` through the target encoder and projector, without gradient."""
-        embeddings = self.target_encoder(images, training=training)
-        return tf.stop_gradient(self.target_projector(embeddings, training=training))
+    def target_project(self, view_a, view_b, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        """Both views through the target towers and projectors, without gradient."""
+        _, (t_a, t_b) = self.target_towers().forward(view_a, view_b, training, [self.target_projectors])
+        return tf.stop_gradient(t_a), tf.stop_gradient(t_b)
+
+    def target_project_side(self, side: int, view, training: bool) -> tf.Tensor:
+        """One view through its target tower and projector (`side` 0 or 1), without gradient."""
+        _, projection = self.target_towers().forward_side(side, view, training, [self.target_projectors])
+        return tf.stop_gradient(projection)
 
     def current_momentum(self) -> tf.Tensor:
         """The momentum the next update uses (a float32 scalar)."""
         return cosine_momentum(self.momentum, self.steps, self.total_steps)
 
-    def after_step(self, encoder: keras.Model) -> None:
+    def after_step(self, towers: Towers, results: dict) -> None:
         momentum = self.current_momentum()
-        momentum_update(self.target_encoder, encoder, momentum)
-        momentum_update(self.target_projector, self.projector, momentum)
+        for target, online in zip(self.target_encoders, towers.encoders):
+            momentum_update(target, online, momentum)
+        for target, online in zip(self.target_projectors, self.projectors):
+            momentum_update(target, online, momentum)
         self.steps.assign_add(1)
 
     def get_config(self) -> dict:

@@ -7,9 +7,10 @@ import tensorflow as tf
 
 from keras_contrastive.heads import prediction_head
 from keras_contrastive.losses.info_nce import info_nce_and_accuracy
-from keras_contrastive.losses.validation import check_positive_temperature
 from keras_contrastive.methods.embedding_queue import EmbeddingQueue
 from keras_contrastive.methods.projection_method import ProjectionMethod
+from keras_contrastive.towers import Towers
+from keras_contrastive.validation import check_optional_positive_int, check_positive, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -23,12 +24,12 @@ class NNCLR(ProjectionMethod):
     views and over the two sides of each similarity matrix: each neighbour
     picks its prediction out of the batch's predictions, and each prediction
     its neighbour out of the batch's neighbours (as in the Keras example of
-    NNCLR; on Fashion-MNIST this learns faster than one side alone). The support
-    set is a queue in the method's variables, updated with view a's
-    projections inside the compiled step. Neighbours are drawn only from
-    projections already written to it, never from its random initial rows;
-    on the very first step, when it holds none, each projection is its own
-    positive, as in SimCLR.
+    NNCLR; on Fashion-MNIST this learns faster than one side alone). The
+    support set is a queue in the method's variables; view a's projections
+    enter it after each step. Neighbours are drawn only from projections
+    already written to it, never from its random initial rows; on the very
+    first step, when it holds none, each projection is its own positive, as
+    in SimCLR.
 
     Args:
         projection_dim: Width of the projection (256 in the paper).
@@ -37,7 +38,7 @@ class NNCLR(ProjectionMethod):
         num_layers: Dense layers in the projector.
         predictor_hidden_dim: Hidden width of the predictor; by default
             `4 * projection_dim`.
-        temperature: InfoNCE temperature, a positive float.
+        temperature: InfoNCE temperature, a positive number (0.1 in the paper).
         support_set_size: Projections kept to draw neighbours from; at least
             the batch size.
 
@@ -58,18 +59,17 @@ class NNCLR(ProjectionMethod):
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, **kwargs)
-        check_positive_temperature(temperature)
-        if int(support_set_size) != support_set_size or support_set_size < 1:
-            raise ValueError(
-                f"support_set_size must be a positive integer, got {support_set_size!r}."
-            )
-        self.predictor_hidden_dim = int(predictor_hidden_dim or 4 * self.projection_dim)
-        self.temperature = float(temperature)
-        self.support_set_size = int(support_set_size)
+        self.predictor_hidden_dim = check_optional_positive_int(predictor_hidden_dim, "predictor_hidden_dim")
+        self.temperature = check_positive(temperature, "temperature")
+        self.support_set_size = check_positive_int(support_set_size, "support_set_size")
 
-    def build(self, embedding_shape):
-        super().build(embedding_shape)
-        self.predictor = prediction_head(self.projection_dim, self.predictor_hidden_dim)
+    def build(self, towers: Towers) -> None:
+        super().build(towers)
+        hidden = self.predictor_hidden_dim or 4 * self.projection_dim
+        self.predictors = [
+            prediction_head(self.projection_dim, hidden, name=name)
+            for name, _ in zip(["predictor", "pair_predictor"], towers.encoders)
+        ]
         self.support_set = EmbeddingQueue(self.support_set_size, name="support_set")
         self.support_set.build((None, self.projection_dim))
 
@@ -85,27 +85,24 @@ class NNCLR(ProjectionMethod):
         neighbours = tf.gather(support, tf.argmax(similarities, axis=1))
         return tf.where(self.support_set.filled > 0, neighbours, normalised)
 
-    def compute_loss_and_metrics(
-        self, encoder, view_a, view_b, labels=None, training=False
-    ) -> dict[str, tf.Tensor]:
-        projections = self.project(encoder, view_a, view_b, training)
-        predictions = self.predictor(projections, training=training)
-        normalised = tf.stop_gradient(tf.math.l2_normalize(tf.cast(projections, tf.float32), axis=1))
-        # One lookup for both views: one similarity matrix and one mask of the written rows.
-        neighbours_a, neighbours_b = tf.split(self.nearest_neighbours(normalised), 2, axis=0)
-        p_a, p_b = tf.split(predictions, 2, axis=0)
+    def compute_loss_and_metrics(self, towers, view_a, view_b, labels=None, training=False) -> dict[str, tf.Tensor]:
+        _, (z_a, z_b), (p_a, p_b) = towers.forward(view_a, view_b, training, [self.projectors, self.predictors])
+        unit_a, unit_b = (tf.stop_gradient(tf.math.l2_normalize(tf.cast(z, tf.float32), axis=1)) for z in (z_a, z_b))
+        neighbours_a, neighbours_b = self.nearest_neighbours(unit_a), self.nearest_neighbours(unit_b)
         terms = [
             info_nce_and_accuracy(queries, keys, None, self.temperature)
             for queries, keys in (
                 (neighbours_a, p_b), (p_b, neighbours_a), (neighbours_b, p_a), (p_a, neighbours_b)
             )
         ]
-        if training:
-            self.support_set.enqueue(tf.split(normalised, 2, axis=0)[0])  # view a's projections
         return {
             "loss": tf.add_n([loss for loss, _ in terms]) / len(terms),
             "contrastive_accuracy": tf.add_n([accuracy for _, accuracy in terms]) / len(terms),
+            "support": unit_a,
         }
+
+    def after_step(self, towers: Towers, results: dict) -> None:
+        self.support_set.enqueue(results["support"])  # view a's normalised projections
 
     def get_config(self) -> dict:
         config = super().get_config()

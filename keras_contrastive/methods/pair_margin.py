@@ -6,8 +6,8 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.losses.pair_margin import pair_margin
-from keras_contrastive.losses.validation import check_non_negative
 from keras_contrastive.methods.identity_method import IdentityMethod
+from keras_contrastive.validation import check_non_negative
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -42,11 +42,10 @@ class PairMargin(IdentityMethod):
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, use_labels, **kwargs)
-        check_non_negative(margin, "margin")
-        self.margin = float(margin)
+        self.margin = check_non_negative(margin, "margin")
 
-    def loss_from_identities(self, embeddings, identities) -> tf.Tensor:
-        return pair_margin(embeddings, identities, margin=self.margin)
+    def loss_from_identities(self, z_a, z_b, identities) -> tf.Tensor:
+        return pair_margin(z_a, z_b, identities, margin=self.margin)
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -1,45 +1,39 @@
-"""A prediction head with its own learning-rate multiplier, shared by BYOL and SimSiam."""
+"""A prediction head on each tower with its own learning rate, shared by BYOL and SimSiam."""
 
 from __future__ import annotations
 
-import keras
-
 from keras_contrastive.heads import prediction_head
-from keras_contrastive.methods.update_multiplier import (
-    UpdateMultiplier,
-    check_learning_rate_multiplier,
-)
+from keras_contrastive.towers import Towers
+from keras_contrastive.validation import check_optional_positive_int, check_positive
 
 
 class PredictorMixin:
-    """Gives a `Method` a `predictor` whose optimizer step is multiplied.
+    """Gives a `Method` predictors whose optimizer steps are multiplied.
 
     Mixed in before the method's base class (`class BYOL(PredictorMixin,
     MomentumMethod)`). The method calls `_set_predictor_options` in
-    `__init__` and `_build_predictor` in `build`; the model's step hooks
-    then copy the predictor's weights before the optimizer step
-    (`before_step`) and scale its step after it (`after_step`, see
-    `UpdateMultiplier`), and `get_config` records both options.
+    `__init__` and `_build_predictors` in `build`; the model multiplies the
+    optimizer's step on the predictors by `predictor_learning_rate_multiplier`
+    (see `Method.learning_rate_multipliers`), and `get_config` records both
+    options.
     """
 
     def _set_predictor_options(self, hidden_dim: int | None, learning_rate_multiplier: float) -> None:
-        check_learning_rate_multiplier(learning_rate_multiplier)
-        self.predictor_hidden_dim = None if hidden_dim is None else int(hidden_dim)
-        self.predictor_learning_rate_multiplier = float(learning_rate_multiplier)
-
-    def _build_predictor(self, hidden_dim: int) -> None:
-        self.predictor = prediction_head(self.projection_dim, hidden_dim)
-        self.predictor_updates = UpdateMultiplier(
-            self, self.predictor.trainable_variables, self.predictor_learning_rate_multiplier, "predictor"
+        self.predictor_hidden_dim = check_optional_positive_int(hidden_dim, "predictor_hidden_dim")
+        self.predictor_learning_rate_multiplier = check_positive(
+            learning_rate_multiplier, "predictor_learning_rate_multiplier"
         )
 
-    def before_step(self, encoder: keras.Model) -> None:
-        self.predictor_updates.remember()
-        super().before_step(encoder)
+    def _build_predictors(self, towers: Towers, hidden_dim: int) -> None:
+        self.predictors = [
+            prediction_head(self.projection_dim, hidden_dim, name=name)
+            for name, _ in zip(["predictor", "pair_predictor"], towers.encoders)
+        ]
 
-    def after_step(self, encoder: keras.Model) -> None:
-        self.predictor_updates.apply()
-        super().after_step(encoder)
+    @property
+    def learning_rate_multipliers(self) -> list[tuple[list, float]]:
+        variables = [v for predictor in self.predictors for v in predictor.trainable_variables]
+        return [(variables, self.predictor_learning_rate_multiplier)]
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -1,32 +1,36 @@
-"""The base of methods that put an MLP projection head on the encoder."""
+"""The base of methods that put an MLP projection head on each tower."""
 
 from __future__ import annotations
 
-import keras
 import tensorflow as tf
 
+from keras_contrastive.evaluation.embedding_std import embedding_std
 from keras_contrastive.heads import ProjectionHead
 from keras_contrastive.methods.method import Method
+from keras_contrastive.towers import Towers
+from keras_contrastive.validation import check_optional_positive_int, check_positive_int
 
 
 class ProjectionMethod(Method):
-    """A method whose loss sees the encoder's embeddings through a projection head.
+    """A method whose loss sees the encoders' embeddings through a projection head.
 
-    Subclasses set the head's form with the class attributes
-    `projector_batch_norm` and `projector_output_batch_norm`, extend `build`
-    for further heads or state, and implement `compute_loss_and_metrics`,
-    usually starting from `project`.
+    A siamese model has one projector; a two-tower model one per tower, each
+    from its encoder's width to the shared `projection_dim`. Subclasses set
+    the heads' form with the class attributes `projector_batch_norm` and
+    `projector_output_batch_norm`, extend `build` for further heads or
+    state, and implement `compute_loss_and_metrics`, usually starting from
+    `project`.
 
     Args:
         projection_dim: Width of the projection the loss sees.
-        hidden_dim: Width of the head's hidden layers; by default the
-            encoder's embedding width.
-        num_layers: Dense layers in the head.
+        hidden_dim: Width of the heads' hidden layers; by default each
+            encoder's embedding width (`default_hidden_dim`).
+        num_layers: Dense layers in each head.
     """
 
-    #: Whether the projector's hidden layers are batch-normalised.
+    #: Whether the projectors' hidden layers are batch-normalised.
     projector_batch_norm: bool = True
-    #: Whether the projector's output is batch-normalised.
+    #: Whether the projectors' outputs are batch-normalised.
     projector_output_batch_norm: bool = False
 
     def __init__(
@@ -37,37 +41,42 @@ class ProjectionMethod(Method):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.projection_dim = int(projection_dim)
-        self.hidden_dim = None if hidden_dim is None else int(hidden_dim)
-        self.num_layers = int(num_layers)
-        self.projector = None
+        self.projection_dim = check_positive_int(projection_dim, "projection_dim")
+        self.hidden_dim = check_optional_positive_int(hidden_dim, "hidden_dim")
+        self.num_layers = check_positive_int(num_layers, "num_layers")
 
-    def build(self, embedding_shape):
-        self.projector = ProjectionHead(
-            hidden_dim=self.hidden_dim or int(embedding_shape[-1]),
-            output_dim=self.projection_dim,
-            num_layers=self.num_layers,
-            batch_norm=self.projector_batch_norm,
-            output_batch_norm=self.projector_output_batch_norm,
-            name="projector",
-        )
-        self.projector.build(embedding_shape)
+    def default_hidden_dim(self, embedding_dim: int) -> int:
+        """The heads' hidden width when `hidden_dim` is None: the encoder's embedding width."""
+        return embedding_dim
+
+    def build(self, towers: Towers) -> None:
+        names = ["projector", "pair_projector"]
+        self.projectors = []
+        for name, dim in zip(names, towers.embedding_dims):
+            projector = ProjectionHead(
+                hidden_dim=self.hidden_dim or self.default_hidden_dim(dim),
+                output_dim=self.projection_dim,
+                num_layers=self.num_layers,
+                batch_norm=self.projector_batch_norm,
+                output_batch_norm=self.projector_output_batch_norm,
+                name=name,
+            )
+            projector.build((None, dim))
+            self.projectors.append(projector)
         self.built = True
 
     def call(self, embeddings, training=None):
-        """The projection of encoder embeddings."""
-        return self.projector(embeddings, training=training)
+        """The projection of the (first) encoder's embeddings."""
+        return self.projectors[0](embeddings, training=training)
 
-    def project(
-        self, encoder: keras.Model, view_a: tf.Tensor, view_b: tf.Tensor, training: bool
-    ) -> tf.Tensor:
-        """Both views through the encoder and projector as one batch.
+    def project(self, towers: Towers, view_a, view_b, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        """Both views through their towers and projectors.
 
         Returns:
-            `(2N, projection_dim)`: view a's projections, then view b's.
+            `(z_a, z_b)`: the `(N, projection_dim)` projections of each view.
         """
-        embeddings = encoder(tf.concat([view_a, view_b], axis=0), training=training)
-        return self.projector(embeddings, training=training)
+        _, projections = towers.forward(view_a, view_b, training, [self.projectors])
+        return projections
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -77,3 +86,8 @@ class ProjectionMethod(Method):
             num_layers=self.num_layers,
         )
         return config
+
+
+def pair_embedding_std(z_a: tf.Tensor, z_b: tf.Tensor) -> tf.Tensor:
+    """The mean of the two views' `embedding_std`; it falls towards 0 as the projections collapse."""
+    return (embedding_std(z_a) + embedding_std(z_b)) / 2.0

@@ -5,11 +5,10 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.evaluation.embedding_std import embedding_std
 from keras_contrastive.losses.negative_cosine import negative_cosine
-from keras_contrastive.methods.method import swapped_views
 from keras_contrastive.methods.predictor_method import PredictorMixin
-from keras_contrastive.methods.projection_method import ProjectionMethod
+from keras_contrastive.methods.projection_method import ProjectionMethod, pair_embedding_std
+from keras_contrastive.towers import Towers
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -50,20 +49,17 @@ class SimSiam(PredictorMixin, ProjectionMethod):
         predictor_learning_rate_multiplier: float = 1.0,
         **kwargs,
     ):
-        super().__init__(projection_dim, hidden_dim or projection_dim, num_layers, **kwargs)
-        self._set_predictor_options(
-            predictor_hidden_dim or max(1, self.projection_dim // 4), predictor_learning_rate_multiplier
-        )
+        super().__init__(projection_dim, hidden_dim, num_layers, **kwargs)
+        self._set_predictor_options(predictor_hidden_dim, predictor_learning_rate_multiplier)
 
-    def build(self, embedding_shape):
-        super().build(embedding_shape)
-        self._build_predictor(self.predictor_hidden_dim)
+    def default_hidden_dim(self, embedding_dim: int) -> int:
+        return self.projection_dim
 
-    def compute_loss_and_metrics(
-        self, encoder, view_a, view_b, labels=None, training=False
-    ) -> dict[str, tf.Tensor]:
-        projections = self.project(encoder, view_a, view_b, training)
-        predictions = self.predictor(projections, training=training)
-        targets = tf.stop_gradient(swapped_views(projections))
-        loss = negative_cosine(predictions, targets)
-        return {"loss": loss, "embedding_std": embedding_std(projections)}
+    def build(self, towers: Towers) -> None:
+        super().build(towers)
+        self._build_predictors(towers, self.predictor_hidden_dim or max(1, self.projection_dim // 4))
+
+    def compute_loss_and_metrics(self, towers, view_a, view_b, labels=None, training=False) -> dict[str, tf.Tensor]:
+        _, (z_a, z_b), (p_a, p_b) = towers.forward(view_a, view_b, training, [self.projectors, self.predictors])
+        loss = (negative_cosine(p_a, tf.stop_gradient(z_b)) + negative_cosine(p_b, tf.stop_gradient(z_a))) / 2.0
+        return {"loss": loss, "embedding_std": pair_embedding_std(z_a, z_b)}

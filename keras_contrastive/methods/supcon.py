@@ -6,8 +6,8 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.losses.supcon import supcon
-from keras_contrastive.losses.validation import check_positive_temperature
 from keras_contrastive.methods.identity_method import IdentityMethod
+from keras_contrastive.validation import check_positive
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -43,13 +43,10 @@ class SupCon(IdentityMethod):
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, use_labels, **kwargs)
-        check_positive_temperature(temperature)
-        self.temperature = float(temperature)
+        self.temperature = check_positive(temperature, "temperature")
 
-    def loss_from_identities(self, embeddings, identities) -> tf.Tensor:
-        z_a, z_b = tf.split(embeddings, 2, axis=0)
-        labels, _ = tf.split(identities, 2, axis=0)
-        return supcon(z_a, z_b, labels, temperature=self.temperature)
+    def loss_from_identities(self, z_a, z_b, identities) -> tf.Tensor:
+        return supcon(z_a, z_b, identities, temperature=self.temperature)
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.losses.triplet import check_mining, triplet_margin
-from keras_contrastive.losses.validation import check_non_negative
+from keras_contrastive.losses.triplet import MINING_STRATEGIES, triplet_margin
 from keras_contrastive.methods.identity_method import IdentityMethod
+from keras_contrastive.validation import check_choice, check_non_negative
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -42,13 +42,11 @@ class Triplet(IdentityMethod):
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, use_labels, **kwargs)
-        check_non_negative(margin, "margin")
-        self.margin = float(margin)
-        check_mining(mining)
-        self.mining = mining
+        self.margin = check_non_negative(margin, "margin")
+        self.mining = check_choice(mining, "mining", MINING_STRATEGIES)
 
-    def loss_from_identities(self, embeddings, identities) -> tf.Tensor:
-        return triplet_margin(embeddings, identities, margin=self.margin, mining=self.mining)
+    def loss_from_identities(self, z_a, z_b, identities) -> tf.Tensor:
+        return triplet_margin(z_a, z_b, identities, margin=self.margin, mining=self.mining)
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -5,10 +5,9 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from keras_contrastive.evaluation.embedding_std import embedding_std
-from keras_contrastive.losses.validation import check_non_negative
 from keras_contrastive.losses.vicreg import vicreg
-from keras_contrastive.methods.projection_method import ProjectionMethod
+from keras_contrastive.methods.projection_method import ProjectionMethod, pair_embedding_std
+from keras_contrastive.validation import check_non_negative
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -26,7 +25,8 @@ class VICReg(ProjectionMethod):
         hidden_dim: Hidden width of the expander; by default `projection_dim`.
         num_layers: Dense layers in the expander (3 in the paper).
         invariance_weight: Weight of the invariance term (25).
-        variance_weight: Weight of the variance term (25).
+        variance_weight: Weight of the variance term (25), which is the mean of
+            the two views' hinges as in the official code and lightly.
         covariance_weight: Weight of the covariance term (1).
 
     Example:
@@ -45,22 +45,16 @@ class VICReg(ProjectionMethod):
         covariance_weight: float = 1.0,
         **kwargs,
     ):
-        super().__init__(projection_dim, hidden_dim or projection_dim, num_layers, **kwargs)
-        for name, weight in (
-            ("invariance_weight", invariance_weight),
-            ("variance_weight", variance_weight),
-            ("covariance_weight", covariance_weight),
-        ):
-            check_non_negative(weight, name)
-        self.invariance_weight = float(invariance_weight)
-        self.variance_weight = float(variance_weight)
-        self.covariance_weight = float(covariance_weight)
+        super().__init__(projection_dim, hidden_dim, num_layers, **kwargs)
+        self.invariance_weight = check_non_negative(invariance_weight, "invariance_weight")
+        self.variance_weight = check_non_negative(variance_weight, "variance_weight")
+        self.covariance_weight = check_non_negative(covariance_weight, "covariance_weight")
 
-    def compute_loss_and_metrics(
-        self, encoder, view_a, view_b, labels=None, training=False
-    ) -> dict[str, tf.Tensor]:
-        projections = self.project(encoder, view_a, view_b, training)
-        z_a, z_b = tf.split(projections, 2, axis=0)
+    def default_hidden_dim(self, embedding_dim: int) -> int:
+        return self.projection_dim
+
+    def compute_loss_and_metrics(self, towers, view_a, view_b, labels=None, training=False) -> dict[str, tf.Tensor]:
+        z_a, z_b = self.project(towers, view_a, view_b, training)
         loss = vicreg(
             z_a,
             z_b,
@@ -68,7 +62,7 @@ class VICReg(ProjectionMethod):
             variance_weight=self.variance_weight,
             covariance_weight=self.covariance_weight,
         )
-        return {"loss": loss, "embedding_std": embedding_std(projections)}
+        return {"loss": loss, "embedding_std": pair_embedding_std(z_a, z_b)}
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -7,6 +7,8 @@ import re
 import keras
 from keras import ops
 
+from keras_contrastive.validation import check_in_range, check_non_negative, check_positive
+
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
 class LARS(keras.optimizers.Optimizer):
@@ -63,20 +65,14 @@ class LARS(keras.optimizers.Optimizer):
         **kwargs,
     ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must be in [0, 1), got {momentum!r}.")
-        if not weight_decay >= 0.0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay!r}.")
-        if not eta > 0.0:
-            raise ValueError(f"eta must be positive, got {eta!r}.")
         if isinstance(exclude_patterns, str):
             raise ValueError(
                 "exclude_patterns must be a list of regular expressions, got the "
                 f"string {exclude_patterns!r}; wrap it in a list."
             )
-        self.momentum = float(momentum)
-        self.lars_weight_decay = float(weight_decay)
-        self.eta = float(eta)
+        self.momentum = check_in_range(momentum, "momentum", 0.0, 1.0, include_high=False)
+        self.lars_weight_decay = check_non_negative(weight_decay, "weight_decay")
+        self.eta = check_positive(eta, "eta")
         self.nesterov = bool(nesterov)
         self.exclude_patterns = tuple(exclude_patterns)
         self._compiled_patterns = [re.compile(p) for p in self.exclude_patterns]

@@ -54,7 +54,7 @@ def test_last_partial_batch_kept_when_asked():
 
 @pytest.mark.parametrize("batch_size", [1, 0, 2.5])
 def test_batch_size_below_two_is_refused(batch_size):
-    with pytest.raises(ValueError, match="batch_size must be an integer of at least 2"):
+    with pytest.raises(ValueError, match="batch_size .* must be an integer of at least 2"):
         make_views(images_dataset(), simclr(16, channels=1), batch_size=batch_size)
 
 
@@ -63,6 +63,19 @@ def test_dataset_smaller_than_a_batch_is_refused():
         make_views(images_dataset(40), simclr(16, channels=1), batch_size=64)
 
 
-def test_batched_input_is_refused():
-    with pytest.raises(ValueError, match=r"single images of shape \(height, width, channels\)"):
+def test_batched_images_are_refused_by_the_augmentation_saying_to_unbatch():
+    with pytest.raises(ValueError, match="unbatch it first"):
         make_views(images_dataset().batch(4), simclr(16, channels=1), batch_size=8)
+
+
+def test_a_dataset_of_dicts_says_how_to_make_pairs():
+    dicts = images_dataset().map(lambda image: {"image": image, "label": 0})
+    with pytest.raises(ValueError, match="as_supervised=True"):
+        make_views(dicts, simclr(16, channels=1), batch_size=8)
+
+
+def test_any_kind_of_example_makes_views(seed):
+    ids = tf.data.Dataset.from_tensor_slices(tf.reshape(tf.range(64 * 6), (64, 6)))
+    mask = lambda batch: tf.where(tf.random.uniform(tf.shape(batch)) < 0.5, 0, batch)  # noqa: E731
+    view_a, view_b = next(iter(make_views(ids, mask, batch_size=8)))
+    assert view_a.shape == view_b.shape == (8, 6) and view_a.dtype == tf.int32

@@ -43,7 +43,7 @@ def build_model(optimizer: str, synchronized: bool = True) -> kc.ContrastiveMode
     model = kc.ContrastiveModel(encoder(synchronized), method)
     # The projection head's batch norm, synchronised the same way (the flag is
     # read when the layer is called, so setting it before training is enough).
-    for layer in method.projector.blocks:
+    for layer in method.projectors[0].blocks:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = synchronized
     if optimizer == "sgd":

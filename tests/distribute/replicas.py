@@ -17,6 +17,9 @@ process. CHECKS is one or more of these, separated by commas:
   whose loss-scaled gradients overflowed on one replica.
 - `fit`: `ContrastiveModel.fit` and `evaluate` under `MirroredStrategy` on 2
   logical CPUs; the weights after training and the reported metrics.
+- `upstream_loss_scaling`, `upstream_multi_worker`: the upstream behaviour
+  each workaround of `keras_contrastive.distribute.compat` avoids (see
+  tests/distribute/test_compat.py).
 
 With `TF_CONFIG` set, the process is one worker of a
 `MultiWorkerMirroredStrategy` with one CPU replica instead (the `fit` check
@@ -125,7 +128,7 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     (whose every replica computes the global loss) the loss over the replica
     count, as `ContrastiveModel` divides it.
     """
-    from keras_contrastive.losses.barlow_twins import barlow_twins
+    from keras_contrastive.losses.barlow_twins import BarlowTwinsLoss, barlow_twins
     from keras_contrastive.losses.info_nce import info_nce_per_anchor
     from keras_contrastive.losses.pair_margin import pair_margin
     from keras_contrastive.losses.supcon import supcon
@@ -153,18 +156,21 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
             barlow_share = barlow / replicas
             variance_invariance_covariance = vicreg(features_a, features_b)
             vicreg_share = variance_invariance_covariance / replicas
-            pair = pair_margin(tf.concat([features_a, features_b], 0), tf.concat([labels, labels], 0))
+            pair = pair_margin(features_a, features_b, labels)
             pair_share = pair / replicas
+        # The Keras loss class of a batch-level loss returns each replica's share itself.
+        barlow_class = BarlowTwinsLoss()(None, tf.stack([features_a, features_b], axis=1))
         return (per_anchor, *tape.gradient(info_nce_share, [queries, keys]), supcon_mean,
                 *tape.gradient(supcon_share, [features_a, features_b]),
                 barlow, *tape.gradient(barlow_share, [features_a, features_b]),
                 variance_invariance_covariance, *tape.gradient(vicreg_share, [features_a, features_b]),
-                pair, *tape.gradient(pair_share, [features_a, features_b]))
+                pair, *tape.gradient(pair_share, [features_a, features_b]), barlow_class)
 
     results = tf.function(lambda: strategy.run(replica_step, args=local))()
     names = ("info_nce_per_anchor", "info_nce_gradient_queries", "info_nce_gradient_keys", "supcon",
              "supcon_gradient_a", "supcon_gradient_b", "barlow", "barlow_gradient_a", "barlow_gradient_b",
-             "vicreg", "vicreg_gradient_a", "vicreg_gradient_b", "pair", "pair_gradient_a", "pair_gradient_b")
+             "vicreg", "vicreg_gradient_a", "vicreg_gradient_b", "pair", "pair_gradient_a", "pair_gradient_b",
+             "barlow_class")
     outputs = {}
     for name, value in zip(names, results):
         for replica, part in enumerate(strategy.experimental_local_results(value)):
@@ -204,14 +210,14 @@ def check_overflow(tf, strategy, inputs: dict) -> dict:
     Outputs `{case}_finite_{replica}` for the cases "one" (replica 1 alone
     overflowed) and "none" (no replica did), and `none_values_{replica}`.
     """
-    from keras_contrastive.model import _non_finite_everywhere_if_anywhere
+    from keras_contrastive.distribute.compat import non_finite_everywhere_if_anywhere
 
     outputs = {}
     for case, bad_value in (("one", np.inf), ("none", 2.0)):
         def replica_step(bad_value=bad_value):
             on_replica_1 = tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group, 1)
             gradients = [tf.ones((2, 2)), tf.where(on_replica_1, bad_value, 1.0) * tf.ones(3), None]
-            agreed = _non_finite_everywhere_if_anywhere(gradients)
+            agreed = non_finite_everywhere_if_anywhere(gradients)
             assert agreed[2] is None
             return tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in agreed[:2]]), agreed[1]
 
@@ -220,6 +226,70 @@ def check_overflow(tf, strategy, inputs: dict) -> dict:
                                                     strategy.experimental_local_results(values))):
             outputs[f"{case}_finite_{replica}"] = flag.numpy()
             outputs[f"{case}_values_{replica}"] = value.numpy()
+    return outputs
+
+
+def check_upstream_loss_scaling(tf, strategy, inputs: dict) -> dict:
+    """What Keras's own LossScaleOptimizer does when only replica 1's gradients overflow.
+
+    Output `upstream_weights`: a variable of ones after one such step of
+    SGD(0.1) under `LossScaleOptimizer`, without the model's agreement. While
+    Keras decides to skip from the first replica's gradients alone, the
+    overflow reaches the variable as a non-finite value.
+    """
+    import keras
+
+    with strategy.scope():
+        variable = keras.Variable(np.ones(3, np.float32))
+        optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1))
+        optimizer.build([variable])
+
+    def replica_step():
+        on_replica_1 = tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group, 1)
+        optimizer.apply_gradients([(tf.where(on_replica_1, np.inf, 1.0) * tf.ones(3), variable)])
+
+    tf.function(lambda: strategy.run(replica_step))()
+    return {"upstream_weights": variable.numpy()}
+
+
+def _error_of(call) -> str:
+    """The message of the exception `call()` raises, or "" when it raises none."""
+    try:
+        call()
+    except Exception as error:  # noqa: BLE001 - recorded for the test to read
+        return f"{type(error).__name__}: {error}"[:2000]
+    return ""
+
+
+def check_upstream_multi_worker(tf, strategy, inputs: dict) -> dict:
+    """What the workarounds of keras_contrastive.distribute.compat avoid, done the upstream way.
+
+    Outputs: `in_multi_worker_mode` (the compat module's private TF call),
+    `scalar_reduce_error` (Keras's mean of a scalar log over workers,
+    `strategy.reduce("MEAN", value, axis=0)`), `vector_reduce` (the same of a
+    `[1]`-shaped value), and `symbolic_build_error` (`fit` of a
+    ContrastiveModel with Keras's own build step on `(view_a, view_b)` batches).
+    """
+    import keras
+
+    import keras_contrastive as kc
+    from keras_contrastive.distribute import compat
+    from tests.distribute.models import encoder
+
+    outputs = {"in_multi_worker_mode": np.array(compat.in_multi_worker_mode(strategy))}
+    scalar = strategy.run(lambda: tf.constant(2.0))
+    outputs["scalar_reduce_error"] = np.array(_error_of(lambda: strategy.reduce("MEAN", scalar, axis=0)))
+    vector = strategy.run(lambda: tf.constant([2.0]))
+    outputs["vector_reduce"] = strategy.reduce("MEAN", vector, axis=0).numpy()
+
+    keras_own = {name: getattr(keras.Model, name) for name in vars(compat.OptimizerBuiltBeforeFit)
+                 if not name.startswith("__")}
+    with_keras_own_build = type("WithKerasOwnBuild", (kc.ContrastiveModel,), keras_own)
+    with strategy.scope():
+        model = with_keras_own_build(encoder(synchronized=False), kc.methods.SimCLR(projection_dim=8))
+        model.compile(optimizer=keras.optimizers.SGD(0.1))
+    views = tf.data.Dataset.from_tensor_slices((inputs["view_a"], inputs["view_b"])).batch(int(inputs["batch"]))
+    outputs["symbolic_build_error"] = np.array(_error_of(lambda: model.fit(views, epochs=1, verbose=0)))
     return outputs
 
 
@@ -262,7 +332,8 @@ def main(checks: str, inputs_path: str, outputs_path: str) -> None:
     with np.load(inputs_path) as stored:
         inputs = dict(stored)
     known = {"nt_xent": check_nt_xent, "gathered_losses": check_gathered_losses, "queue": check_queue,
-             "overflow": check_overflow, "fit": check_fit}
+             "overflow": check_overflow, "fit": check_fit, "upstream_loss_scaling": check_upstream_loss_scaling,
+             "upstream_multi_worker": check_upstream_multi_worker}
     outputs = {}
     for name in checks.split(","):
         outputs.update(known[name](tf, strategy, inputs))

@@ -2,14 +2,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_contrastive.losses.cross_replica import all_gather_batch, num_replicas_in_sync
+from keras_contrastive.distribute.cross_replica import all_gather_batch, num_replicas_in_sync
 from keras_contrastive.losses.nt_xent import nt_xent_per_anchor
 from tests.distribute.replicas import run_check
 from tests.losses.test_nt_xent import reference_nt_xent
 
 
-def test_one_replica_gathers_nothing():
-    rng = np.random.default_rng()
+def test_one_replica_gathers_nothing(rng):
     local = tf.constant(rng.normal(size=(5, 3)), tf.float32)
     gathered, start = all_gather_batch(local)
     assert num_replicas_in_sync() == 1
@@ -47,9 +46,9 @@ SIZES = [(6, 6), (3, 7)]
 
 
 @pytest.fixture(scope="module")
-def mirrored(tmp_path_factory):
+def mirrored(tmp_path_factory, module_rng):
     """NT-Xent on 2 replicas, with equal and unequal halves of fresh random batches, in one process."""
-    rng = np.random.default_rng()
+    rng = module_rng
     inputs = {"temperature": np.array(0.2)}
     for case, sizes in enumerate(SIZES):
         n = sum(sizes)
@@ -105,8 +104,7 @@ def test_distributed_loss_and_gradients_equal_the_single_device_ones(mirrored, s
     np.testing.assert_allclose(np.concatenate(gathered_losses).mean(), reference, rtol=1e-5)
 
 
-def test_reference_gradient_is_the_single_device_gradient():
-    rng = np.random.default_rng()
+def test_reference_gradient_is_the_single_device_gradient(rng):
     z_a, z_b = rng.normal(size=(2, 9, 5))
     variables = [tf.Variable(z_a), tf.Variable(z_b)]
     with tf.GradientTape() as tape:

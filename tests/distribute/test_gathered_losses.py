@@ -21,9 +21,9 @@ TEMPERATURE = 0.2
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, module_rng):
     """Fresh random inputs, and what each of the 2 replicas computed on its slice of them."""
-    rng = np.random.default_rng()
+    rng = module_rng
     n, dim = sum(SIZES), 12
     queries = rng.normal(size=(n, dim))
     features_a = rng.normal(size=(n, dim))
@@ -83,17 +83,13 @@ def test_supcon_replicas_find_positives_and_negatives_on_every_replica(runs):
                                        np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
 
 
-def pair_margin_of_both_views(a, b, labels):
-    return pair_margin(tf.concat([a, b], 0), tf.concat([labels, labels], 0))
-
-
 @pytest.mark.parametrize("name", ["barlow", "vicreg", "pair"])
 def test_batch_statistics_losses_are_taken_over_every_replicas_rows(runs, name):
     inputs, outputs = runs
     split = np.cumsum(SIZES)[:-1]
     labels = inputs["labels"]
     loss = {"barlow": barlow_twins, "vicreg": vicreg,
-            "pair": lambda a, b: pair_margin_of_both_views(a, b, labels)}[name]
+            "pair": lambda a, b: pair_margin(a, b, labels)}[name]
     features = inputs["features_a"], inputs["features_b"]
     gradients = single_device_gradients(loss, features)
     as_float64 = [f.astype(np.float64) for f in features]
@@ -103,7 +99,7 @@ def test_batch_statistics_losses_are_taken_over_every_replicas_rows(runs, name):
         terms = reference_vicreg_terms(*as_float64, 1e-4)
         reference = 25.0 * terms["invariance"] + 25.0 * terms["variance"] + terms["covariance"]
     else:
-        reference = reference_pair_margin(np.concatenate(as_float64), np.concatenate([labels, labels]), 1.0)[0]
+        reference = reference_pair_margin(*as_float64, labels, 1.0)[0]
     for replica in range(2):
         # Every replica computes the loss of the whole global batch ...
         np.testing.assert_allclose(outputs[f"{name}_{replica}"], reference, rtol=1e-5)
@@ -112,3 +108,12 @@ def test_batch_statistics_losses_are_taken_over_every_replicas_rows(runs, name):
             np.testing.assert_allclose(outputs[f"{name}_gradient_{view}_{replica}"],
                                        np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
 
+
+
+def test_a_batch_level_keras_loss_class_returns_each_replicas_share_of_the_global_loss(runs):
+    """Keras divides reduced losses by the replica count but leaves scalars alone; PairLoss divides them."""
+    inputs, outputs = runs
+    reference = reference_barlow_twins(inputs["features_a"].astype(np.float64),
+                                       inputs["features_b"].astype(np.float64), 5e-3, 1e-5)
+    for replica in range(2):
+        np.testing.assert_allclose(outputs[f"barlow_class_{replica}"], reference / 2, rtol=1e-5)

@@ -31,9 +31,9 @@ def free_ports(count: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, module_rng):
     directory = tmp_path_factory.mktemp("multi_worker")
-    rng = np.random.default_rng()
+    rng = module_rng
     data = global_batches(rng, batch=BATCH, batches=1)
     keras.utils.set_random_seed(int(rng.integers(2**31)))
     model = build_model("sgd")
@@ -44,7 +44,7 @@ def runs(tmp_path_factory):
               "weights_sgd": np.array(weights_path)}
     cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     workers = [
-        Check("fit", inputs, directory, name=f"worker{index}",
+        Check("fit,upstream_multi_worker", inputs, directory, name=f"worker{index}",
               env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
         for index in range(2)
     ]
@@ -76,3 +76,23 @@ def test_two_workers_train_to_the_single_device_weights(runs):
             assert change > 0
             # As with MirroredStrategy: equal changes up to float32 reduction order.
             assert np.abs(outputs[f"sgd_weight_{i}"] - expected).max() < 1e-3 * change
+
+
+def test_upstream_keras_still_needs_each_workaround_under_multi_worker_training(runs):
+    """The reasons for kc.distribute.compat's multi-worker workarounds (Keras 3.15, TF 2.21).
+
+    Each assertion that fails says upstream has changed and names the workaround that can go.
+    """
+    _, _, workers = runs
+    for outputs in workers:
+        # in_multi_worker_mode: the private TensorFlow call it makes still answers.
+        assert bool(outputs["in_multi_worker_mode"]) is True
+        # logs_reducible_across_workers: Keras's mean over workers still refuses scalar logs
+        # (tensorflow/tensorflow#72388), and still averages [1]-shaped ones.
+        assert str(outputs["scalar_reduce_error"]), "scalar logs reduce now: delete logs_reducible_across_workers"
+        np.testing.assert_allclose(outputs["vector_reduce"], [2.0])
+        # OptimizerBuiltBeforeFit: Keras's own build step still fails on (view_a, view_b) batches.
+        assert "PerReplica" in str(outputs["symbolic_build_error"]), (
+            "Keras builds tuple batches under multi-worker training now: delete OptimizerBuiltBeforeFit; got "
+            f"{outputs['symbolic_build_error']!r}"
+        )

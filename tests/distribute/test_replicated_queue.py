@@ -7,8 +7,7 @@ from keras_contrastive.methods.embedding_queue import EmbeddingQueue
 from tests.distribute.replicas import run_check
 
 
-def test_every_replica_writes_the_keys_of_all_replicas_in_order(tmp_path):
-    rng = np.random.default_rng()
+def test_every_replica_writes_the_keys_of_all_replicas_in_order(tmp_path, rng):
     size, dim = 10, 3
     # Per step, replica 0's and replica 1's batches; unequal, and wrapping round the ring.
     steps = [(2, 3), (1, 2), (3, 2)]

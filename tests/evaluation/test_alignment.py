@@ -14,8 +14,7 @@ def test_hand_made_pairs():
     assert float(alignment(a, b, alpha=1)) == pytest.approx((0 + np.sqrt(2) + 2) / 3, rel=1e-6)
 
 
-def test_matches_formula_on_random_pairs():
-    rng = np.random.default_rng()
+def test_matches_formula_on_random_pairs(rng):
     a, b = rng.normal(size=(40, 9)), rng.normal(size=(40, 9))
     expected = np.mean([
         np.linalg.norm(x / np.linalg.norm(x) - y / np.linalg.norm(y)) ** 3 for x, y in zip(a, b)
@@ -28,5 +27,6 @@ def test_matches_formula_on_random_pairs():
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="same shape"):
         alignment(np.ones((4, 3)), np.ones((5, 3)))
-    with pytest.raises(ValueError, match="alpha must be positive"):
-        alignment(np.ones((4, 3)), np.ones((4, 3)), alpha=0)
+    for alpha in (0, -1.0, float("inf"), float("nan"), None, "2", True):
+        with pytest.raises(ValueError, match="alpha must be a positive number"):
+            alignment(np.ones((4, 3)), np.ones((4, 3)), alpha=alpha)

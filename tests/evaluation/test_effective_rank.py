@@ -11,15 +11,14 @@ def test_hand_made_singular_values():
     assert float(effective_rank(z)) == pytest.approx(np.exp(-np.sum(p * np.log(p))), rel=1e-5)
 
 
-def test_matches_formula_on_random_matrix():
-    z = np.random.default_rng().normal(size=(50, 6))
+def test_matches_formula_on_random_matrix(rng):
+    z = rng.normal(size=(50, 6))
     s = np.linalg.svd(z, compute_uv=False)
     p = s / s.sum()
     assert float(effective_rank(z.astype(np.float32))) == pytest.approx(np.exp(-np.sum(p * np.log(p))), rel=1e-4)
 
 
-def test_collapsed_is_one_and_isotropic_is_full():
-    rng = np.random.default_rng()
+def test_collapsed_is_one_and_isotropic_is_full(rng):
     collapsed = rng.normal(size=(200, 1)) * rng.normal(size=(1, 16))  # rank one
     assert float(effective_rank(collapsed.astype(np.float32))) == pytest.approx(1.0, abs=0.01)
     isotropic = rng.normal(size=(5000, 16)).astype(np.float32)

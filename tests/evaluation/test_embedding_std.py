@@ -15,16 +15,14 @@ def reference_embedding_std(embeddings):
     return np.mean(stds)
 
 
-def test_matches_reference_on_random_embeddings():
-    rng = np.random.default_rng()
+def test_matches_reference_on_random_embeddings(rng):
     embeddings = rng.normal(size=(50, 7)) * rng.uniform(0.1, 10, size=(50, 1))
     got = embedding_std(embeddings.astype(np.float32))
     assert got.dtype == tf.float32 and got.shape == ()
     assert float(got) == pytest.approx(reference_embedding_std(embeddings), rel=1e-5)
 
 
-def test_collapsed_embeddings_give_zero():
-    rng = np.random.default_rng()
+def test_collapsed_embeddings_give_zero(rng):
     direction = rng.normal(size=(1, 64))
     # One direction at different lengths, plus float32-level noise: still collapsed.
     collapsed = direction * rng.uniform(0.5, 3, size=(256, 1)) + rng.normal(scale=1e-6, size=(256, 64))
@@ -32,14 +30,14 @@ def test_collapsed_embeddings_give_zero():
 
 
 @pytest.mark.parametrize("dim", [16, 128])
-def test_spread_embeddings_give_one_over_sqrt_dim(dim):
-    spread = np.random.default_rng().normal(size=(4096, dim)).astype(np.float32)
+def test_spread_embeddings_give_one_over_sqrt_dim(rng, dim):
+    spread = rng.normal(size=(4096, dim)).astype(np.float32)
     assert float(embedding_std(spread)) == pytest.approx(1 / np.sqrt(dim), rel=0.03)
 
 
-def test_runs_in_a_compiled_function_with_unknown_batch_and_half_precision():
+def test_runs_in_a_compiled_function_with_unknown_batch_and_half_precision(rng):
     compiled = tf.function(embedding_std, input_signature=[tf.TensorSpec((None, 32), tf.float16)], jit_compile=True)
-    spread = np.random.default_rng().normal(size=(2048, 32)).astype(np.float16)
+    spread = rng.normal(size=(2048, 32)).astype(np.float16)
     got = compiled(spread)
     assert got.dtype == tf.float32
     assert float(got) == pytest.approx(1 / np.sqrt(32), rel=0.05)

@@ -13,10 +13,10 @@ from keras_contrastive.evaluation import (
 
 
 @pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
+def saved_model(tmp_path_factory, module_rng):
     """An untrained digits model saved with a history file beside it."""
     directory = tmp_path_factory.mktemp("run")
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(int(module_rng.integers(2**31)))
     model = kc.ContrastiveModel(kc.encoders.small_cnn((8, 8, 1), widths=(8, 16)), kc.methods.SimCLR(projection_dim=8))
     model.save(directory / "model.keras")
     save_training_history({"loss": [3.0, 2.0, 1.5], "knn_accuracy": [0.5]}, directory / "history.json",
@@ -47,8 +47,7 @@ def test_report_and_plots_of_a_saved_model(saved_model, tmp_path):
         assert mpimg.imread(tmp_path / "eval" / name).shape[0] > 100
 
 
-def test_retrieval_grid_has_one_row_per_class(tmp_path):
-    rng = np.random.default_rng()
+def test_retrieval_grid_has_one_row_per_class(tmp_path, rng):
     images = rng.integers(0, 256, (60, 8, 8, 1)).astype(np.uint8)
     labels = np.arange(60) % 3
     encoder = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()])

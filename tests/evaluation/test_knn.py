@@ -21,8 +21,7 @@ def reference_knn(train, train_labels, test, test_labels, k, temperature):
 
 
 @pytest.mark.parametrize("k, temperature", [(1, 0.1), (5, 0.1), (20, 0.5), (7, None)])
-def test_matches_reference_on_random_clustered_data(k, temperature):
-    rng = np.random.default_rng()
+def test_matches_reference_on_random_clustered_data(rng, k, temperature):
     centres = rng.normal(size=(4, 16))
     train_labels = rng.integers(0, 4, 300)
     test_labels = rng.integers(0, 4, 90)
@@ -59,6 +58,6 @@ def test_test_label_count_and_non_positive_temperature_are_refused():
     x = np.ones((10, 3))
     with pytest.raises(ValueError, match="10 test embeddings and 8 labels"):
         knn_accuracy(x, np.zeros(10), x, np.zeros(8), k=3)
-    for temperature in (0, -0.1):
-        with pytest.raises(ValueError, match="temperature must be positive or None"):
+    for temperature in (0, -0.1, float("inf"), float("nan"), "0.1", True):
+        with pytest.raises(ValueError, match="temperature must be a positive number"):
             knn_accuracy(x, np.zeros(10), x, np.zeros(10), k=3, temperature=temperature)

@@ -4,18 +4,27 @@ import pytest
 import tensorflow as tf
 
 from keras_contrastive.losses import NegativeCosine, negative_cosine
+from tests.losses.helpers import check_weighted_reductions, stacked, weights_that_show
 
 
-def reference_negative_cosine(predictions, targets):
+def reference_negative_cosine_per_row(predictions, targets):
     cosines = []
     for p, t in zip(np.asarray(predictions, np.float64), np.asarray(targets, np.float64)):
         cosines.append(p @ t / (np.sqrt(p @ p) * np.sqrt(t @ t)))
-    return -np.mean(cosines)
+    return -np.array(cosines)
+
+
+def reference_negative_cosine(predictions, targets):
+    return np.mean(reference_negative_cosine_per_row(predictions, targets))
+
+
+def near(predictions, noise):
+    """Noise rescaled to half each prediction's length: every target within 30 degrees, cosine >= 0.866."""
+    return noise * 0.5 * np.linalg.norm(predictions, axis=1, keepdims=True) / np.linalg.norm(noise, axis=1, keepdims=True)
 
 
 @pytest.mark.parametrize("n, d", [(1, 3), (7, 16), (64, 128), (256, 8)])
-def test_matches_float64_reference_on_fresh_random_inputs(n, d):
-    rng = np.random.default_rng()
+def test_matches_float64_reference_on_fresh_random_inputs(rng, n, d):
     predictions = rng.normal(size=(n, d)) * rng.uniform(0.1, 10.0)
     # A shared part keeps the mean cosine well away from 0.
     targets = predictions + rng.normal(size=(n, d)) * rng.uniform(0.1, 1.0) * np.abs(predictions).mean()
@@ -29,8 +38,7 @@ def test_matches_float64_reference_on_fresh_random_inputs(n, d):
     np.testing.assert_allclose(float(half), expected, rtol=2e-3)
 
 
-def test_gradient_flows_into_both_arguments_and_is_finite_on_identical_rows():
-    rng = np.random.default_rng()
+def test_gradient_flows_into_both_arguments_and_is_finite_on_identical_rows(rng):
     predictions = tf.Variable(rng.normal(size=(8, 16)), dtype=tf.float32)
     targets = tf.Variable(rng.normal(size=(8, 16)), dtype=tf.float32)
     with tf.GradientTape() as tape:
@@ -43,15 +51,34 @@ def test_gradient_flows_into_both_arguments_and_is_finite_on_identical_rows():
     assert np.all(np.isfinite(tape.gradient(loss, predictions).numpy()))
 
 
-def test_loss_class_equals_function_and_round_trips_through_config():
-    rng = np.random.default_rng()
-    predictions, targets = (tf.constant(v, tf.float32) for v in rng.normal(size=(2, 10, 6)))
-    loss = NegativeCosine()
-    expected = float(negative_cosine(predictions, targets))
-    np.testing.assert_allclose(float(loss(targets, predictions)), expected, rtol=1e-6)
+def test_loss_class_takes_stacked_predictions_and_targets_and_matches_the_reference_per_row(rng):
+    n = 10
+    predictions, targets = rng.normal(size=(2, n, 6))
+    targets = predictions + near(predictions, targets)
+    per_row = reference_negative_cosine_per_row(predictions, targets)
+    y_pred = stacked(predictions, targets)
+    np.testing.assert_allclose(float(NegativeCosine()(None, y_pred)), per_row.mean(), rtol=1e-5)
+    np.testing.assert_allclose(float(NegativeCosine()(rng.normal(size=n), y_pred)), per_row.mean(), rtol=1e-5)
+    unreduced = NegativeCosine(reduction="none")(None, y_pred)
+    assert unreduced.shape == (n,)
+    np.testing.assert_allclose(unreduced.numpy(), per_row, rtol=1e-5, atol=1e-7)
+
+
+def test_loss_class_weights_each_row_by_its_sample_weight(rng):
+    predictions, targets = rng.normal(size=(2, 12, 6))
+    targets = predictions + near(predictions, targets)
+    per_row = reference_negative_cosine_per_row(predictions, targets)
+    weights = weights_that_show(rng, per_row)
+    check_weighted_reductions(NegativeCosine, {}, None, stacked(predictions, targets), per_row, weights)
+
+
+def test_loss_class_round_trips_through_config(rng):
+    predictions, targets = rng.normal(size=(2, 10, 6))
+    loss = NegativeCosine(reduction="sum", name="simsiam")
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
-    assert isinstance(again, NegativeCosine) and again.name == loss.name
-    np.testing.assert_allclose(float(again(targets, predictions)), expected, rtol=1e-6)
+    assert isinstance(again, NegativeCosine) and (again.name, again.reduction) == ("simsiam", "sum")
+    expected = reference_negative_cosine_per_row(predictions, targets).sum()
+    np.testing.assert_allclose(float(again(None, stacked(predictions, targets))), expected, rtol=1e-5)
 
 
 def test_bad_shapes_are_refused():
@@ -61,3 +88,6 @@ def test_bad_shapes_are_refused():
         negative_cosine(tf.ones((3,)), tf.ones((3,)))
     with pytest.raises(ValueError, match="at least one row"):
         negative_cosine(tf.ones((0, 3)), tf.ones((0, 3)))
+    for shape in ((4, 3), (4, 3, 3)):
+        with pytest.raises(ValueError, match=r"\(batch, 2, dim\)"):
+            NegativeCosine()(None, tf.ones(shape))

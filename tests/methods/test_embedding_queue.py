@@ -6,7 +6,7 @@ import tensorflow as tf
 from keras_contrastive.methods.embedding_queue import EmbeddingQueue
 
 
-def test_enqueue_is_a_ring_buffer_overwriting_the_oldest_rows():
+def test_enqueue_is_a_ring_buffer_overwriting_the_oldest_rows(rng):
     size, dim = 10, 3
     queue = EmbeddingQueue(size)
     queue.build((None, dim))
@@ -15,7 +15,6 @@ def test_enqueue_is_a_ring_buffer_overwriting_the_oldest_rows():
     expected, pointer, written = start.copy(), 0, 0
     assert not queue.written_rows().numpy().any()
     enqueue = tf.function(queue.enqueue)
-    rng = np.random.default_rng()
     for batch_size in (4, 4, 4, 7, 10):
         batch = rng.normal(size=(batch_size, dim)).astype(np.float32)
         enqueue(tf.constant(batch))
@@ -36,7 +35,7 @@ def test_a_batch_larger_than_the_queue_is_refused():
         queue.enqueue(tf.zeros((5, 2)))
 
 
-@pytest.mark.parametrize("size", [0, -3, 2.5])
+@pytest.mark.parametrize("size", [0, -3, 2.5, float("inf"), float("nan"), None, "4096", True])
 def test_the_size_must_be_a_positive_integer(size):
     with pytest.raises(ValueError, match="size must be a positive integer"):
         EmbeddingQueue(size)

@@ -1,5 +1,7 @@
 """Every method plugs into ContrastiveModel, trains in the compiled step, saves and resumes."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -27,8 +29,7 @@ def make_model(name):
     return model
 
 
-def batch():
-    rng = np.random.default_rng()
+def batch(rng):
     images = rng.uniform(0, 255, size=(BATCH, 12, 12, 1)).astype("float32")
     other = np.clip(images + rng.normal(0, 20, size=images.shape), 0, 255).astype("float32")
     labels = rng.integers(0, 3, size=BATCH)
@@ -49,10 +50,10 @@ def test_config_round_trip(name):
 
 
 @pytest.mark.parametrize("name", sorted(METHODS))
-def test_each_method_trains_saves_and_resumes_with_the_same_state(name, tmp_path):
+def test_each_method_trains_saves_and_resumes_with_the_same_state(name, tmp_path, rng):
     """Momentum networks, queues and step counts are weights: save, load, train on alike."""
     model = make_model(name)
-    history = fit_once(model, batch())
+    history = fit_once(model, batch(rng))
     assert set(history) == {"loss", *model.method.metric_names}
     assert all(np.isfinite(values[-1]) for values in history.values())
     if name in ("byol", "simsiam", "barlow_twins", "vicreg"):
@@ -62,7 +63,7 @@ def test_each_method_trains_saves_and_resumes_with_the_same_state(name, tmp_path
     assert [v.shape for v in loaded.method.weights] == [v.shape for v in model.method.weights]
     for before, after in zip(model.method.weights, loaded.method.weights):
         np.testing.assert_array_equal(before.numpy(), after.numpy())
-    data = batch()
+    data = batch(rng)
     fit_once(model, data)
     fit_once(loaded, data)
     assert int(loaded.optimizer.iterations.numpy()) == 2
@@ -71,16 +72,16 @@ def test_each_method_trains_saves_and_resumes_with_the_same_state(name, tmp_path
 
 
 @pytest.mark.parametrize("name", ["moco", "byol"])
-def test_the_target_network_moves_by_momentum_inside_the_compiled_step(name):
+def test_the_target_network_moves_by_momentum_inside_the_compiled_step(name, rng):
     model = make_model(name)
     method = model.method
-    online = model.encoder.weights + method.projector.weights
-    target = method.target_encoder.weights + method.target_projector.weights
+    online = model.encoder.weights + method.projectors[0].weights
+    target = method.target_encoders[0].weights + method.target_projectors[0].weights
     for t, o in zip(target, online):
         np.testing.assert_array_equal(t.numpy(), o.numpy())
     target_before = [t.numpy().astype(np.float64) for t in target]
     momentum = float(method.current_momentum())
-    fit_once(model, batch())
+    fit_once(model, batch(rng))
     assert int(method.steps.numpy()) == 1
     moved = 0
     for t, o, old in zip(target, online, target_before):
@@ -92,11 +93,11 @@ def test_the_target_network_moves_by_momentum_inside_the_compiled_step(name):
     assert moved > 0
 
 
-def test_moco_enqueues_the_batch_keys_inside_the_compiled_step():
+def test_moco_enqueues_the_batch_keys_inside_the_compiled_step(rng):
     model = make_model("moco")
     method = model.method
-    view_a, view_b, labels = data = batch()
-    keys = method.target_projector(method.target_encoder(view_b, training=True), training=True)
+    view_a, view_b, labels = data = batch(rng)
+    keys = method.target_projectors[0](method.target_encoders[0](view_b, training=True), training=True)
     keys = tf.math.l2_normalize(keys, axis=1).numpy()
     untouched = method.queue.embeddings.numpy()[BATCH:]
     fit_once(model, data)
@@ -105,19 +106,18 @@ def test_moco_enqueues_the_batch_keys_inside_the_compiled_step():
     assert int(method.queue.pointer.numpy()) == BATCH
 
 
-def test_nnclr_adds_view_a_projections_to_its_support_set():
+def test_nnclr_adds_view_a_projections_to_its_support_set(rng):
     model = make_model("nnclr")
     method = model.method
-    view_a, view_b, labels = data = batch()
-    projections = method.project(model.encoder, view_a, view_b, training=True)[:BATCH]
+    view_a, view_b, labels = data = batch(rng)
+    projections, _ = method.project(model.towers, view_a, view_b, training=True)
     expected = tf.math.l2_normalize(projections, axis=1).numpy()
     fit_once(model, data)
     np.testing.assert_allclose(method.support_set.embeddings.numpy()[:BATCH], expected, atol=1e-5)
 
 
-def test_nnclr_draws_neighbours_only_from_written_projections():
+def test_nnclr_draws_neighbours_only_from_written_projections(rng):
     method = make_model("nnclr").method
-    rng = np.random.default_rng()
     queries = rng.normal(size=(BATCH, method.projection_dim))
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     # Empty support set: each projection is its own positive, never a random initial row.
@@ -147,47 +147,56 @@ def reference_nnclr(z_a, z_b, p_a, p_b, support, temperature):
     return np.mean(terms)
 
 
-def test_nnclr_loss_matches_a_float64_reference():
+def test_nnclr_loss_matches_a_float64_reference(rng):
     model = make_model("nnclr")
     method = model.method
-    rng = np.random.default_rng()
     support = rng.normal(size=(method.support_set_size, method.projection_dim))
     support /= np.linalg.norm(support, axis=1, keepdims=True)
     method.support_set.enqueue(tf.constant(support, tf.float32))
-    view_a, view_b, _ = batch()
-    projections = method.project(model.encoder, view_a, view_b, training=False)
-    predictions = method.predictor(projections, training=False).numpy().astype(np.float64)
-    z_a, z_b = np.split(projections.numpy().astype(np.float64), 2)
-    p_a, p_b = np.split(predictions, 2)
-    loss = method.compute_loss_and_metrics(model.encoder, view_a, view_b, training=False)["loss"]
+    view_a, view_b, _ = batch(rng)
+    z_a, z_b = method.project(model.towers, view_a, view_b, training=False)
+    p_a, p_b = (method.predictors[0](z, training=False).numpy().astype(np.float64) for z in (z_a, z_b))
+    z_a, z_b = z_a.numpy().astype(np.float64), z_b.numpy().astype(np.float64)
+    loss = method.compute_loss_and_metrics(model.towers, view_a, view_b, training=False)["loss"]
     expected = reference_nnclr(z_a, z_b, p_a, p_b, support, method.temperature)
     np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
 
 
-def test_evaluation_changes_no_state():
-    model = make_model("moco")
-    state = [v.numpy() for v in model.method.weights]
-    view_a, view_b, labels = batch()
+@pytest.mark.parametrize("name", ["moco", "nnclr", "byol"])
+def test_evaluation_and_the_forward_pass_change_no_state(name, rng):
+    """State changes only in after_step: a test step leaves every variable, and the training-mode
+    forward pass every variable but batch norm's moving statistics (what training mode means), alone."""
+    model = make_model(name)
+    view_a, view_b, labels = batch(rng)
+
+    def state(moving_statistics=True):
+        return {v.path: v.numpy() for v in model.method.weights if moving_statistics or "moving_" not in v.path}
+
+    before = state()
     model.evaluate(tf.data.Dataset.from_tensors((view_a, view_b)), verbose=0)
-    for before, variable in zip(state, model.method.weights):
-        np.testing.assert_array_equal(variable.numpy(), before)
+    for path, value in state().items():
+        np.testing.assert_array_equal(value, before[path], err_msg=path)
+    before = state(moving_statistics=False)
+    model.method.compute_loss_and_metrics(model.towers, view_a, view_b, labels, training=True)
+    for path, value in state(moving_statistics=False).items():
+        np.testing.assert_array_equal(value, before[path], err_msg=path)
 
 
 @pytest.mark.parametrize("name", ["supcon", "triplet", "pair_margin"])
-def test_supervised_methods_without_labels_are_a_clear_error(name):
+def test_supervised_methods_without_labels_are_a_clear_error(name, rng):
     model = make_model(name)
-    view_a, view_b, _ = batch()
+    view_a, view_b, _ = batch(rng)
     with pytest.raises(ValueError, match="needs labelled batches"):
         model.fit(tf.data.Dataset.from_tensors((view_a, view_b)), epochs=1, verbose=0)
 
 
 @pytest.mark.parametrize("name", ["triplet", "pair_margin", "supcon"])
-def test_without_labels_the_views_of_an_image_are_the_positives(name):
+def test_without_labels_the_views_of_an_image_are_the_positives(name, rng):
     model = kc.ContrastiveModel(
         kc.encoders.small_cnn((12, 12, 1), widths=(4,)), METHODS[name](use_labels=False)
     )
     model.compile(optimizer="adam")
-    view_a, view_b, _ = batch()
+    view_a, view_b, _ = batch(rng)
     history = model.fit(tf.data.Dataset.from_tensors((view_a, view_b)), epochs=1, verbose=0).history
     assert np.isfinite(history["loss"][-1])
 
@@ -199,12 +208,12 @@ def test_without_labels_the_views_of_an_image_are_the_positives(name):
         ("nnclr", dict(support_set_size=BATCH - 1), "make the queue at least as large as the batch"),
     ],
 )
-def test_a_queue_smaller_than_the_batch_is_a_clear_error(name, arguments, message):
+def test_a_queue_smaller_than_the_batch_is_a_clear_error(name, arguments, message, rng):
     model = kc.ContrastiveModel(
         kc.encoders.small_cnn((12, 12, 1), widths=(4,)), METHODS[name](**arguments)
     )
     model.compile(optimizer="adam")
-    view_a, view_b, _ = batch()
+    view_a, view_b, _ = batch(rng)
     with pytest.raises(ValueError, match=message):
         model.fit(tf.data.Dataset.from_tensors((view_a, view_b)), epochs=1, verbose=0)
 
@@ -233,6 +242,40 @@ def test_bad_settings_are_refused_when_the_method_is_made(name, arguments, messa
         METHODS[name](**arguments)
 
 
-def test_a_momentum_method_outside_a_model_says_how_to_use_it():
-    with pytest.raises(ValueError, match="through ContrastiveModel"):
-        kc.methods.BYOL().build((None, 8))
+def test_a_method_belongs_to_one_model():
+    method = kc.methods.MoCo(projection_dim=8, queue_size=32)
+    first = kc.ContrastiveModel(kc.encoders.small_cnn((12, 12, 1), widths=(4,)), method)
+    assert kc.ContrastiveModel(first.encoder, method).method is method  # the same encoder again: its own state
+    with pytest.raises(ValueError, match="already belongs to a ContrastiveModel with other encoders"):
+        kc.ContrastiveModel(kc.encoders.small_cnn((12, 12, 1), widths=(4,)), method)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(projection_dim=2.5), "projection_dim must be a positive integer, got 2.5"),
+        (dict(projection_dim=True), "projection_dim must be a positive integer, got True"),
+        (dict(hidden_dim=0), "hidden_dim must be a positive integer"),
+        (dict(temperature=float("inf")), "temperature must be a positive number, got inf"),
+        (dict(temperature=float("nan")), "temperature must be a positive number, got nan"),
+        (dict(temperature=None), "temperature must be a positive number, got None"),
+        (dict(temperature="a"), "temperature must be a positive number, got 'a'"),
+    ],
+)
+def test_non_finite_and_non_numeric_settings_name_the_argument(arguments, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        kc.methods.SimCLR(**arguments)
+
+
+@pytest.mark.parametrize("name", sorted(METHODS))
+def test_building_a_method_for_a_model_leaves_its_config_as_given(name):
+    method = METHODS[name](**SMALL.get(name, {}))
+    config = method.get_config()
+    kc.ContrastiveModel(kc.encoders.small_cnn((12, 12, 1), widths=(4, 8)), method)
+    assert method.get_config() == config
+
+
+def test_byols_projector_is_twice_the_embedding_wide_by_default_without_rewriting_hidden_dim():
+    method = kc.methods.BYOL(projection_dim=16)
+    model = kc.ContrastiveModel(kc.encoders.small_cnn((12, 12, 1), widths=(4, 8)), method)
+    assert method.hidden_dim is None and method.projectors[0].hidden_dim == 2 * model.embedding_dim

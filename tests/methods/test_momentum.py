@@ -13,7 +13,7 @@ from keras_contrastive.methods.momentum import (
 )
 
 
-def test_a_momentum_copy_starts_equal_and_the_optimizer_never_sees_it():
+def test_a_momentum_copy_starts_equal_and_the_optimizer_never_sees_it(rng):
     encoder = small_cnn((12, 12, 1), widths=(4, 8))
     copy = momentum_copy(encoder, encoder.input_shape)
     assert len(copy.weights) == len(encoder.weights)
@@ -22,15 +22,14 @@ def test_a_momentum_copy_starts_equal_and_the_optimizer_never_sees_it():
         assert target is not online
     assert copy.trainable_weights == []
     # Its layers stay trainable, so batch norm uses batch statistics in training.
-    images = tf.random.uniform((6, 12, 12, 1), 0, 255)
+    images = tf.constant(rng.uniform(0, 255, size=(6, 12, 12, 1)), tf.float32)
     np.testing.assert_allclose(copy(images, training=True), encoder(images, training=True), atol=1e-5)
 
 
-def test_momentum_update_is_the_exponential_moving_average_of_trained_parameters():
+def test_momentum_update_is_the_exponential_moving_average_of_trained_parameters(rng):
     online = ProjectionHead(hidden_dim=5, output_dim=3)
     online.build((None, 4))
     target = momentum_copy(online, (None, 4))
-    rng = np.random.default_rng()
     for variable in online.weights:
         variable.assign(rng.normal(size=variable.shape))
     before = [v.numpy().astype(np.float64) for v in target.weights]
@@ -54,7 +53,15 @@ def test_cosine_momentum_follows_the_byol_schedule(base):
     assert float(cosine_momentum(base, tf.constant(700), None)) == pytest.approx(base)
 
 
-@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, "0.9", None])
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 1.5, "0.9", None, float("inf"), float("nan"), True, False])
 def test_momentum_outside_zero_one_is_refused(bad):
     with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\)"):
         check_momentum(bad)
+    with pytest.raises(ValueError, match=r"base_momentum must be a number in \[0, 1\)"):
+        check_momentum(bad, "base_momentum")
+
+
+@pytest.mark.parametrize("good", [0, 0.0, 0.5, 0.996, np.float32(0.99)])
+def test_momentum_in_zero_one_is_returned_as_a_float(good):
+    checked = check_momentum(good)
+    assert type(checked) is float and checked == pytest.approx(float(good))

@@ -41,8 +41,7 @@ def make_variables(rng):
 
 
 @pytest.mark.parametrize("nesterov", [False, True])
-def test_matches_float64_reference_over_a_few_steps_with_a_schedule(nesterov):
-    rng = np.random.default_rng()
+def test_matches_float64_reference_over_a_few_steps_with_a_schedule(rng, nesterov):
     variables = make_variables(rng)
     assert [v.path for v in variables] == ["dense/kernel", "dense/bias", "bn/gamma", "head/kernel"]
     schedule = keras.optimizers.schedules.CosineDecay(0.0, 3, warmup_target=0.8, warmup_steps=2)
@@ -98,24 +97,33 @@ def test_config_round_trip_keeps_the_schedule_and_exclusions():
     assert float(again.learning_rate) == float(schedule(0))
 
 
+MOMENTUM = r"momentum must be a number in \[0, 1\)"
+WEIGHT_DECAY = "weight_decay must be a non-negative number"
+ETA = "eta must be a positive number"
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"momentum": 1.0}, "momentum"), ({"weight_decay": -1e-4}, "weight_decay"), ({"eta": 0.0}, "eta"),
-     ({"exclude_patterns": "bias"}, "exclude_patterns")],
+    [({"momentum": 1.0}, MOMENTUM), ({"momentum": -0.1}, MOMENTUM), ({"momentum": float("nan")}, MOMENTUM),
+     ({"momentum": None}, MOMENTUM), ({"momentum": "0.9"}, MOMENTUM), ({"momentum": True}, MOMENTUM),
+     ({"weight_decay": -1e-4}, WEIGHT_DECAY), ({"weight_decay": float("inf")}, WEIGHT_DECAY),
+     ({"weight_decay": float("nan")}, WEIGHT_DECAY), ({"weight_decay": None}, WEIGHT_DECAY),
+     ({"eta": 0.0}, ETA), ({"eta": -1e-3}, ETA), ({"eta": float("inf")}, ETA), ({"eta": float("nan")}, ETA),
+     ({"eta": "0.001"}, ETA), ({"eta": False}, ETA),
+     ({"exclude_patterns": "bias"}, "exclude_patterns must be a list of regular expressions")],
 )
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         LARS(**kwargs)
 
 
-def test_trains_a_contrastive_model_and_resumes_from_a_saved_file(tmp_path):
+def test_trains_a_contrastive_model_and_resumes_from_a_saved_file(tmp_path, rng):
     from tests.test_model import random_views, tiny_encoder
 
-    keras.utils.set_random_seed(4)
     model = kc.ContrastiveModel(tiny_encoder(), kc.methods.SimCLR(projection_dim=8, temperature=0.2))
     schedule = keras.optimizers.schedules.CosineDecay(0.0, 30, warmup_target=2.0, warmup_steps=5)
     model.compile(optimizer=LARS(schedule, weight_decay=1e-4))
-    history = model.fit(random_views(batches=4).repeat(), steps_per_epoch=5, epochs=6, verbose=0)
+    history = model.fit(random_views(rng, batches=4).repeat(), steps_per_epoch=5, epochs=6, verbose=0)
     losses = history.history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0]
     model.save(tmp_path / "model.keras")

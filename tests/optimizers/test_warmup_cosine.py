@@ -25,8 +25,7 @@ def recipe(peak, warmup_steps, total_steps):
 
 
 @pytest.mark.parametrize("warmup_fraction", [0.0, 0.1, 0.5])
-def test_cosine_decay_with_warmup_is_the_simclr_schedule(warmup_fraction):
-    rng = np.random.default_rng()
+def test_cosine_decay_with_warmup_is_the_simclr_schedule(rng, warmup_fraction):
     total_steps = int(rng.integers(20, 2000))
     warmup_steps = int(warmup_fraction * total_steps)
     peak = float(rng.uniform(0.1, 5.0))

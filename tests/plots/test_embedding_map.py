@@ -5,8 +5,7 @@ from matplotlib import image as mpimg
 from keras_contrastive.plots import plot_embedding_map
 
 
-def test_writes_a_png_of_the_requested_size(tmp_path):
-    rng = np.random.default_rng()
+def test_writes_a_png_of_the_requested_size(tmp_path, rng):
     labels = rng.integers(0, 3, 150)
     embeddings = rng.normal(size=(3, 16))[labels] + rng.normal(scale=0.3, size=(150, 16))
     path = plot_embedding_map(embeddings, labels, tmp_path / "maps" / "map.png", class_names=["a", "b", "c"],

@@ -51,8 +51,7 @@ def test_each_row_shows_the_query_first_then_its_neighbours_most_similar_first(t
     assert centre_of(pixels, gallery_colours[4]) is None and centre_of(pixels, gallery_colours[5]) is None
 
 
-def test_grayscale_images_and_bad_input(tmp_path):
-    rng = np.random.default_rng()
+def test_grayscale_images_and_bad_input(tmp_path, rng):
     images = rng.integers(0, 256, (12, 8, 8, 1)).astype(np.uint8)
     embeddings = rng.normal(size=(12, 4))
     labels = rng.integers(0, 3, 12)

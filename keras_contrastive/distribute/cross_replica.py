@@ -56,63 +56,30 @@ def all_gather_batch(local: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return global_batch, start
 
 
-def all_gather_views(z: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Gathers both views of every replica's images, keeping each image's views together.
+def all_gather_pairs(z_a: tf.Tensor, z_b: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Both views of every replica's examples, each example's two rows kept in the same place.
 
-    Args:
-        z: `(2n, ...)` this replica's views `a` of its n images, then their
-            views `b`.
-
-    Returns:
-        A tuple `(candidates, selves)`: `(2N, ...)` the views `a` of all
-        replicas in replica order, then their views `b` (exactly the rows of
-        the concatenated global batch on one device), and the int32 `(2n,)`
-        index of each of this replica's rows in `candidates`. With one
-        replica, `z` itself and `0 .. 2n - 1`.
-
-    Example:
-    >>> # Inside strategy.run, on replica 1 of 2 with 4 images each:
-    >>> candidates, selves = all_gather_views(z)  # (16, D); [4..7, 12..15]
-    """
-    z = tf.convert_to_tensor(z)
-    n = tf.shape(z)[0] // 2
-    if num_replicas_in_sync() == 1:
-        return z, tf.range(2 * n)
-    global_a, global_b, start = _gather_pairs(*tf.split(z, 2, axis=0))
-    own = tf.range(start, start + n)
-    global_n = tf.shape(global_a)[0]
-    return tf.concat([global_a, global_b], axis=0), tf.concat([own, own + global_n], axis=0)
-
-
-def all_gather_pairs(z_a: tf.Tensor, z_b: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Both views of every replica's images, for losses that take statistics over the batch.
-
-    Every replica then computes the same global loss; the gradient of the
-    gather hands each replica the gradient for its own rows summed over the
-    replicas' shares (see `all_gather_batch`), so the step equals one
-    device's on the global batch.
+    One gather of the stacked `(n, 2, D)` pairs. Losses that compare every
+    anchor with the whole batch take their candidates from it; losses that
+    take statistics over the batch compute the same global value on every
+    replica, and the gather's gradient hands each replica the gradient of
+    its own rows summed over the replicas' shares (see `all_gather_batch`),
+    so the step equals one device's on the global batch.
 
     Args:
         z_a: `(n, D)` this replica's embeddings of the first views.
-        z_b: `(n, D)` of the second views, same dtype.
+        z_b: `(n, D)` of the second views, same shape and dtype.
 
     Returns:
-        A tuple `(global_a, global_b)` of `(N, D)` tensors, the replicas' rows
-        in replica order, pairs kept in the same row; `(z_a, z_b)` with one
-        replica.
+        A tuple `(global_a, global_b, start)`: the `(N, D)` first and second
+        views of all replicas in replica order, and the int32 index of this
+        replica's first row in them. `(z_a, z_b, 0)` with one replica.
 
     Example:
-    >>> # Inside strategy.run, on either of 2 replicas with 4 images each:
-    >>> global_a, global_b = all_gather_pairs(z_a, z_b)  # (8, D) each
+    >>> # Inside strategy.run, on replica 1 of 2 with 4 examples each:
+    >>> global_a, global_b, start = all_gather_pairs(z_a, z_b)  # (8, D), (8, D), 4
     """
     if num_replicas_in_sync() == 1:
-        return z_a, z_b
-    global_a, global_b, _ = _gather_pairs(z_a, z_b)
-    return global_a, global_b
-
-
-def _gather_pairs(z_a: tf.Tensor, z_b: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """`all_gather_batch` of the `(n, 2, D)` pairs: one gather keeps each image's views together."""
+        return z_a, z_b, tf.constant(0, tf.int32)
     pairs, start = all_gather_batch(tf.stack([z_a, z_b], axis=1))
     return pairs[:, 0], pairs[:, 1], start
-

@@ -1,0 +1,210 @@
+"""Checks of arguments and tensors, shared by the whole package.
+
+Every check raises `ValueError` with a message that names the argument and
+what was expected, and returns the value in the form the caller stores (an
+`int`, a `float`, a tensor). Booleans are never numbers here (`True` is not a
+batch size), `None` is refused unless the check says it is allowed, and
+numbers must be finite.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Iterable
+
+import tensorflow as tf
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _number(value, name: str, expected: str) -> float:
+    """`value` as a finite float, or a ValueError naming `name`."""
+    if not _is_number(value) or not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be {expected}, got {value!r}.")
+    return float(value)
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """`value` as an int, or a ValueError unless it is a whole number >= `minimum`.
+
+    Args:
+        value: The argument; an integral float such as `128.0` is accepted.
+        name: The argument's name, for the message.
+        minimum: The smallest value allowed.
+
+    Returns:
+        The value as a Python `int`.
+
+    Example:
+    >>> check_positive_int(128, "projection_dim")
+    128
+    """
+    expected = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
+    number = _number(value, name, expected)
+    if number != int(number) or number < minimum:
+        raise ValueError(f"{name} must be {expected}, got {value!r}.")
+    return int(number)
+
+
+def check_optional_positive_int(value, name: str) -> int | None:
+    """`check_positive_int`, with None passed through."""
+    return None if value is None else check_positive_int(value, name)
+
+
+def check_positive(value, name: str):
+    """A positive finite number as a float; a tensor (a schedule, a variable) is returned as it is.
+
+    Example:
+    >>> check_positive(0.1, "temperature")
+    0.1
+    """
+    if tf.is_tensor(value) or isinstance(value, tf.Variable):
+        return value
+    number = _number(value, name, "a positive number")
+    if not number > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}.")
+    return number
+
+
+def check_non_negative(value, name: str) -> float:
+    """A finite number >= 0 as a float.
+
+    Example:
+    >>> check_non_negative(0.0, "margin")
+    0.0
+    """
+    number = _number(value, name, "a non-negative number")
+    if not number >= 0:
+        raise ValueError(f"{name} must be a non-negative number, got {value!r}.")
+    return number
+
+
+def check_in_range(
+    value, name: str, low: float, high: float, include_high: bool = True, meaning: str = ""
+) -> float:
+    """A finite number in `[low, high]` (or `[low, high)`) as a float.
+
+    Args:
+        value: The argument.
+        name: Its name.
+        low: The smallest value allowed.
+        high: The largest value, allowed when `include_high`.
+        include_high: Whether `high` itself is allowed.
+        meaning: Optional words in brackets after the range, saying what the value is.
+
+    Example:
+    >>> check_in_range(0.99, "momentum", 0.0, 1.0, include_high=False)
+    0.99
+    """
+    interval = f"[{low:g}, {high:g}{']' if include_high else ')'}"
+    expected = f"a number in {interval}" + (f" ({meaning})" if meaning else "")
+    number = _number(value, name, expected)
+    if not (low <= number <= high) or (not include_high and number == high):
+        raise ValueError(f"{name} must be {expected}, got {value!r}.")
+    return number
+
+
+def check_choice(value, name: str, choices: Iterable[str]) -> str:
+    """`value` if it is one of `choices`, else a ValueError listing them.
+
+    Example:
+    >>> check_choice("semi_hard", "mining", ("batch_all", "batch_hard", "semi_hard"))
+    'semi_hard'
+    """
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    return value
+
+
+def check_embedding_pair(z_a, z_b, min_batch: int, requirement: str) -> tuple[tf.Tensor, tf.Tensor]:
+    """Tensors `z_a`, `z_b`, or a ValueError unless both are `(N, D)` with N >= `min_batch`.
+
+    What is known statically is checked here; a batch size known only when
+    the graph runs is asserted in the graph.
+
+    Args:
+        z_a: The first `(N, D)` batch, e.g. the embeddings of the first views.
+        z_b: The second batch, same shape.
+        min_batch: The smallest batch the loss is defined for.
+        requirement: What the error says about the batch size, e.g.
+            "A contrastive loss needs a batch of at least 2 images".
+
+    Returns:
+        `(z_a, z_b)` as tensors.
+    """
+    z_a, z_b = tf.convert_to_tensor(z_a), tf.convert_to_tensor(z_b)
+    if z_a.shape.rank != 2 or z_b.shape.rank != 2:
+        raise ValueError(
+            f"Expected two (batch, dim) embedding batches, got shapes {z_a.shape} and {z_b.shape}."
+        )
+    if not z_a.shape.is_compatible_with(z_b.shape):
+        raise ValueError(
+            f"The two views must have embeddings of the same shape, got {z_a.shape} and {z_b.shape}."
+        )
+    batch = z_a.shape[0] if z_a.shape[0] is not None else z_b.shape[0]
+    if batch is not None and batch < min_batch:
+        raise ValueError(f"{requirement}, got a batch of {batch}.")
+    if batch is None:
+        tf.debugging.assert_greater_equal(tf.shape(z_a)[0], min_batch, message=f"{requirement}.")
+        tf.debugging.assert_equal(
+            tf.shape(z_a)[0], tf.shape(z_b)[0], message="The two views must have the same batch size."
+        )
+    return z_a, z_b
+
+
+def check_view_pair(z_a, z_b) -> tuple[tf.Tensor, tf.Tensor]:
+    """`check_embedding_pair` for losses whose negatives are the other images: N >= 2."""
+    return check_embedding_pair(
+        z_a, z_b, min_batch=2,
+        requirement="A contrastive loss needs a batch of at least 2 images (the other images are the negatives)",
+    )
+
+
+def check_labels(labels, batch_of: tf.Tensor, loss_name: str) -> tf.Tensor:
+    """Integer class labels, one per row of `batch_of`, checked before any cast.
+
+    Labels keep their integer dtype (int64 labels of 2**32 and more stay
+    distinct); floats are refused rather than truncated.
+
+    Args:
+        labels: `(N,)` integer class labels.
+        batch_of: The `(N, ...)` batch the labels belong to.
+        loss_name: The loss or method that needs them, named in the errors.
+
+    Returns:
+        The labels as an integer `(N,)` tensor.
+
+    Raises:
+        ValueError: if `labels` is None, not integer, not rank 1, or of
+            another length than the batch (a length known only at run time
+            is asserted in the graph).
+    """
+    if labels is None:
+        raise ValueError(
+            f"{loss_name} needs labels: an integer (batch,) tensor holding the class of each "
+            "example, got None."
+        )
+    labels = tf.convert_to_tensor(labels)
+    if not labels.dtype.is_integer:
+        raise ValueError(
+            f"{loss_name} needs integer class labels of shape (batch,), got dtype {labels.dtype.name}."
+        )
+    if labels.shape.rank != 1:
+        raise ValueError(f"{loss_name} needs labels of shape (batch,), got shape {labels.shape}.")
+    batch = batch_of.shape[0]
+    if batch is not None and labels.shape[0] is not None:
+        if labels.shape[0] != batch:
+            raise ValueError(
+                f"{loss_name} needs one label per example: got {labels.shape[0]} labels for a "
+                f"batch of {batch}."
+            )
+    else:
+        tf.debugging.assert_equal(
+            tf.shape(labels)[0], tf.shape(batch_of)[0],
+            message=f"{loss_name} needs one label per example.",
+        )
+    return labels

@@ -1,0 +1,49 @@
+"""Calling exported signatures in a fresh Python process that never imports the package, as TF Serving would."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+_SCRIPT = """
+import json, sys, numpy as np, tensorflow as tf
+requests = json.load(open(sys.argv[1]))
+answers = []
+for request in requests:
+    signature = tf.saved_model.load(request["path"]).signatures[request["signature"]]
+    inputs = np.load(request["inputs"], allow_pickle=False)
+    outputs = signature(**{request["input"]: tf.constant(inputs)})
+    answers.append({
+        "inputs": {k: [v.dtype.name, v.shape.as_list()] for k, v in signature.structured_input_signature[1].items()},
+        "outputs": {k: v.numpy().tolist() if v.dtype != tf.string else [x.decode() for x in v.numpy().ravel()]
+                    for k, v in outputs.items()},
+    })
+print(json.dumps({"answers": answers, "package_imported": "keras_contrastive" in sys.modules}))
+"""
+
+
+def serve_in_fresh_process(directory: Path, requests: list[tuple]) -> list[dict]:
+    """Runs each `(export_path, signature_name, input_name, array)` in one new process without the package.
+
+    Returns, per request, `{"inputs": {name: [dtype, shape]}, "outputs": {name: nested lists}}`;
+    asserts the process never imported keras_contrastive.
+    """
+    entries = []
+    for index, (path, signature, input_name, array) in enumerate(requests):
+        inputs_path = directory / f"request_{index}.npy"
+        np.save(inputs_path, np.asarray(array))
+        entries.append({"path": str(path), "signature": signature, "input": input_name, "inputs": str(inputs_path)})
+    requests_path = directory / "requests.json"
+    requests_path.write_text(json.dumps(entries))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
+    result = subprocess.run(
+        [sys.executable, "-c", _SCRIPT, str(requests_path)], capture_output=True, text=True, env=env,
+        cwd=directory, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    served = json.loads(result.stdout.strip().splitlines()[-1])
+    assert served["package_imported"] is False
+    return served["answers"]
