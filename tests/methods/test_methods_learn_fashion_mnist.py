@@ -1,78 +1,124 @@
-"""Every method learns: on real Fashion-MNIST, within a small CPU budget (about
-a minute each on 2 cores), its encoder's kNN accuracy beats the same encoder
-at its random initialisation.
+"""Every method learns on real data: Fashion-MNIST, about 30 CPU-seconds each.
 
-Random-init CNN features are a strong kNN baseline here (0.706 for this
-seed), so a method passes only by a clear margin on the full 10k-image test
-split (about 0.5 points of standard error). The recipes are the methods
-benchmark's, on a slightly smaller budget. The views are made in order
-(`reproducible=True`): with parallel augmentation the same seed scored up to
-1.5 points apart from run to run, which a margin of 1.5 points cannot absorb.
+Each method trains a seed-0 `small_cnn` (widths 8-16-32) on the first 2000
+training images, halved to 14x14 so that a step costs a quarter as much, and
+its encoder's weighted kNN accuracy (k=50, the 2000 images as the index) on
+the full 10k-image test split must beat the same architecture at its seed-0
+random initialisation by its margin in `MARGINS`. The views are made in
+order (`reproducible=True`), so a seed scores the same on every run of a
+host. The gaps measured on seeds 0 to 2 were 5.6 to 12.5 points, and on a
+seed whose random init is unusually strong (seed 3) 2.3 (BYOL) to 5.2; the
+margins sit below those, so a host whose kernels round differently still
+passes a method that learns.
+SimCLR's encoder also passes a linear probe against the random init, so one
+trained encoder serves both checks.
+
+The recipes are this test's own, found for this budget; the methods
+benchmark (benchmarks/methods.py) trains longer at full size.
 """
 
 import keras
 import pytest
 
 import keras_contrastive as kc
-from keras_contrastive.evaluation import embed, knn_accuracy
-from benchmarks.methods import RECIPES  # each method's learning rate, batch, crop, arguments
-from tests.fashion_mnist import fashion_mnist
+from keras_contrastive.evaluation import embed, knn_accuracy, linear_probe_accuracy
+from tests.fashion_mnist import fashion_mnist, half_size
 
-IMAGES, EPOCHS = 6000, 8  # every method sees the same 48k views; the benchmark runs 10 epochs
-MARGIN = 0.015
+IMAGES, SIZE, WIDTHS, K = 2000, 14, (8, 16, 32), 50
+#: The kNN points each method must gain over the random init (the methods without negatives vary most).
+MARGINS = {"simclr": 0.03, "moco": 0.02, "nnclr": 0.02, "byol": 0.015, "simsiam": 0.02, "barlow_twins": 0.02,
+           "vicreg": 0.025, "supcon": 0.035, "triplet": 0.05, "pair_margin": 0.04}
+#: A 10-epoch probe, which underfits the random-init features: the gaps were 10 to 17 points.
+PROBE_MARGIN = 0.05
+
+#: Each method's peak learning rate, batch size, epochs, smallest crop and arguments on this budget.
+RECIPES = {
+    "simclr": dict(learning_rate=1e-2, batch_size=128, epochs=16, crop_scale=0.5, method=dict(temperature=0.2)),
+    "moco": dict(learning_rate=1e-2, batch_size=128, epochs=12, crop_scale=0.5,
+                 method=dict(temperature=0.2, queue_size=4096, symmetric=True)),
+    "nnclr": dict(learning_rate=1e-2, batch_size=128, epochs=12, crop_scale=0.5,
+                  method=dict(temperature=0.1, support_set_size=2048, projection_dim=128)),
+    "byol": dict(learning_rate=2e-3, batch_size=64, epochs=16, crop_scale=0.3,
+                 method=dict(momentum=0.9, predictor_learning_rate_multiplier=10.0)),
+    "simsiam": dict(learning_rate=3e-3, batch_size=64, epochs=16, crop_scale=0.5,
+                    method=dict(predictor_learning_rate_multiplier=10.0, projection_dim=128)),
+    "barlow_twins": dict(learning_rate=3e-3, batch_size=64, epochs=16, crop_scale=0.3, method=dict(projection_dim=256)),
+    "vicreg": dict(learning_rate=3e-3, batch_size=128, epochs=12, crop_scale=0.3,
+                   method=dict(projection_dim=128, variance_weight=50.0)),
+    "supcon": dict(learning_rate=1e-2, batch_size=128, epochs=5, crop_scale=0.3, method=dict(temperature=0.2)),
+    "triplet": dict(learning_rate=5e-3, batch_size=64, epochs=5, crop_scale=0.3,
+                    method=dict(margin=0.2, mining="semi_hard")),
+    "pair_margin": dict(learning_rate=1e-2, batch_size=128, epochs=5, crop_scale=0.3, method=dict(margin=1.0)),
+}
 
 
 @pytest.fixture(scope="module")
 def data():
-    (images, labels), test = fashion_mnist("train"), fashion_mnist("test")
-    return (images[:IMAGES], labels[:IMAGES]), test
+    (images, labels), (test_images, test_labels) = fashion_mnist("train"), fashion_mnist("test")
+    return (half_size(images[:IMAGES]), labels[:IMAGES]), (half_size(test_images), test_labels)
 
 
-def encoder():
-    return kc.encoders.small_cnn((28, 28, 1), widths=(16, 32, 64))
+def seed_0_encoder():
+    keras.utils.set_random_seed(0)
+    return kc.encoders.small_cnn((SIZE, SIZE, 1), widths=WIDTHS)
 
 
-def knn(network, data):
+def features(encoder, data):
     (images, labels), (test_images, test_labels) = data
-    return knn_accuracy(embed(network, images), labels, embed(network, test_images), test_labels)
+    return embed(encoder, images), labels, embed(encoder, test_images), test_labels
 
 
 @pytest.fixture(scope="module")
-def random_init_knn(data):
-    keras.utils.set_random_seed(0)
-    return knn(encoder(), data)
+def random_init(data):
+    """The seed-0 encoder untrained: its kNN and linear-probe accuracy."""
+    train_features, labels, test_features, test_labels = features(seed_0_encoder(), data)
+    return {
+        "knn": knn_accuracy(train_features, labels, test_features, test_labels, k=K),
+        "probe": linear_probe_accuracy(train_features, labels, test_features, test_labels, epochs=10),
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    """Trains each method once, on demand; SimCLR's encoder serves two tests."""
+    encoders = {}
+
+    def train(name):
+        if name not in encoders:
+            recipe = RECIPES[name]
+            (images, labels), _ = data
+            encoder = seed_0_encoder()
+            method = kc.methods.METHODS[name](**recipe["method"])
+            _, history, seconds = kc.training.train_encoder(
+                encoder, method, images,
+                kc.augment.simclr(SIZE, channels=1, crop_scale=(recipe["crop_scale"], 1.0), seed=0),
+                labels=labels, epochs=recipe["epochs"], batch_size=recipe["batch_size"],
+                learning_rate=recipe["learning_rate"], seed=0, reproducible=True,
+            )
+            encoders[name] = (encoder, method, history.history, seconds)
+        return encoders[name]
+
+    return train
 
 
 def test_the_recipes_cover_every_method():
-    assert set(RECIPES) == set(kc.methods.METHODS)
-
-
-def train(name, images, labels):
-    """Trains a seed-0 encoder with the method's recipe."""
-    recipe = RECIPES[name]
-    keras.utils.set_random_seed(0)
-    trained_encoder = encoder()
-    model, history, seconds = kc.training.train_encoder(
-        trained_encoder,
-        kc.methods.METHODS[name](**recipe["method"]),
-        images,
-        kc.augment.simclr(28, channels=1, crop_scale=(recipe["crop_scale"], 1.0), seed=0),
-        labels=labels,
-        epochs=EPOCHS,
-        batch_size=recipe["batch_size"],
-        learning_rate=recipe["learning_rate"],
-        reproducible=True,
-    )
-    if "embedding_std" in history.history:
-        # Not collapsed: spread unit vectors in d dimensions give about 1 / sqrt(d).
-        assert history.history["embedding_std"][-1] > 0.25 / model.method.projection_dim**0.5
-    return trained_encoder, seconds
+    assert set(RECIPES) == set(MARGINS) == set(kc.methods.METHODS)
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
-def test_method_beats_random_init_knn(name, data, random_init_knn):
-    (images, labels), _ = data
-    trained_encoder, seconds = train(name, images, labels)
-    trained = knn(trained_encoder, data)
-    print(f"{name}: kNN {trained:.4f} vs random-init {random_init_knn:.4f} after {seconds:.0f} s")
-    assert trained >= random_init_knn + MARGIN
+def test_method_beats_random_init_knn(name, data, random_init, trained):
+    encoder, method, history, seconds = trained(name)
+    if "embedding_std" in history:
+        # Not collapsed: spread unit vectors in d dimensions give about 1 / sqrt(d).
+        assert history["embedding_std"][-1] > 0.25 / method.projection_dim**0.5
+    accuracy = knn_accuracy(*features(encoder, data), k=K)
+    print(f"{name}: kNN {accuracy:.4f} vs random-init {random_init['knn']:.4f} after {seconds:.0f} s")
+    assert accuracy >= random_init["knn"] + MARGINS[name]
+
+
+def test_simclr_beats_random_init_on_a_linear_probe(data, random_init, trained):
+    encoder, _, history, _ = trained("simclr")
+    assert history["loss"][-1] < 0.8 * history["loss"][0]
+    accuracy = linear_probe_accuracy(*features(encoder, data), epochs=10)
+    print(f"simclr: linear probe {accuracy:.4f} vs random-init {random_init['probe']:.4f}")
+    assert accuracy >= random_init["probe"] + PROBE_MARGIN
