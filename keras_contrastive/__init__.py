@@ -6,9 +6,10 @@ _os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 from keras_contrastive import augment, data, encoders, evaluation, export, losses, methods  # noqa: E402
 from keras_contrastive import callbacks, distribute, plots, validation  # noqa: E402
-from keras_contrastive import layers, optimizers  # noqa: E402
+from keras_contrastive import layers, optimizers, retrieval  # noqa: E402
 from keras_contrastive import training  # noqa: E402
 from keras_contrastive.loading import load_model  # noqa: E402
+from keras_contrastive.saving import save_model  # noqa: E402
 from keras_contrastive.model import ContrastiveModel  # noqa: E402
 from keras_contrastive.tower_input import TowerInput  # noqa: E402
 from keras_contrastive.towers import Towers  # noqa: E402
@@ -32,6 +33,8 @@ __all__ = [
     "methods",
     "optimizers",
     "plots",
+    "save_model",
+    "retrieval",
     "training",
     "validation",
 ]

@@ -1,23 +1,23 @@
-"""Exports trained encoders as a SavedModel that TensorFlow Serving loads as it is."""
+"""Exports trained encoders, alone or with a search index, as SavedModels that TensorFlow Serving loads as they are."""
 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
+from typing import Callable
 
 import keras
 import tensorflow as tf
 
 from keras_contrastive.model import ContrastiveModel
+from keras_contrastive.retrieval.checks import check_k
+from keras_contrastive.retrieval.embed_with_ids import embed_with_ids
+from keras_contrastive.retrieval.index import Index
+from keras_contrastive.retrieval.top_k import top_k_cosine
+from keras_contrastive.serving_versions import write_version
 from keras_contrastive.tower_input import TowerInput
 from keras_contrastive.towers import Towers
 from keras_contrastive.validation import check_positive_int
-
-
-def _versions(base_dir: Path) -> list[int]:
-    return [int(p.name) for p in base_dir.iterdir() if p.is_dir() and p.name.isdigit()]
 
 
 def _serving_spec(tower_input: TowerInput, dtype=None) -> tf.TensorSpec:
@@ -81,18 +81,106 @@ def export_embedder(
     Example:
     >>> export_embedder(model, "serving/fmnist")   # serving/fmnist/1/
     """
-    towers = model.towers if isinstance(model, ContrastiveModel) else Towers(model)
+    towers = _towers(model)
+    base_dir, version = _check_version(base_dir, version, overwrite)
+    archive, _ = _embedding_archive(towers)
+    return _write_version(archive, base_dir, version, overwrite)
+
+
+def export_search(
+    model: ContrastiveModel | keras.Model,
+    base_dir: str | os.PathLike,
+    images,
+    ids=None,
+    k: int = 10,
+    version: int | None = None,
+    batch_size: int = 256,
+    overwrite: bool = False,
+    verbose: bool = True,
+) -> Path:
+    """Writes the encoder with a similarity-search index of `images` inside, in TF Serving's layout.
+
+    One SavedModel, `base_dir/<version>/`, with the signatures of
+    `export_embedder` (`serving_default`: uint8 `images` to the L2-normalised
+    `embedding`, and the others) plus `search`: uint8 `images` (a batch of
+    queries) to `ids`, a `(batch, k)` string tensor of the ids of the `k`
+    most similar indexed images, and `scores`, their `(batch, k)` float32
+    cosine similarities, highest first (equal scores: the image indexed
+    first comes first). The search is exact, over the index rows a block at
+    a time (`kc.retrieval.top_k_cosine`), and the index is a pair of
+    variables in the SavedModel (its unit embeddings and its ids), so the
+    graph holds only core TensorFlow ops and the stock TF Serving binary
+    serves it.
+
+    The images are embedded with the model's encoder through its predict
+    step, a batch at a time, with a progress bar when `verbose` (see
+    `kc.retrieval.embed_with_ids` for the accepted forms: an array, a
+    dataset of images, or a dataset of `(image, id)` pairs with `ids=None`).
+    A new index is a new version, written and claimed atomically as in
+    `export_embedder`: a server polling `base_dir` never sees a partial
+    version, and processes exporting at once each get their own number.
+
+    Args:
+        model: A `ContrastiveModel` or one encoder `keras.Model`.
+        base_dir: The model's base directory, as given to TF Serving.
+        images: The images to index: a uint8 `(N, H, W, C)` array, a
+            `tf.data.Dataset` of images (batched or not), or a dataset of
+            `(image, id)` pairs.
+        ids: N distinct strings naming the images, in order; None for a
+            dataset of pairs.
+        k: Neighbours each query gets, between 1 and N.
+        version: A positive integer; by default one more than the highest
+            version in `base_dir`.
+        batch_size: Images per forward pass while embedding the index.
+        overwrite: Whether to replace an existing version.
+        verbose: Whether to show a progress bar while embedding.
+
+    Returns:
+        The path of the version directory written.
+
+    Raises:
+        ValueError: for images the encoder does not take, no images, ids
+            that are not one distinct string per image, or a k outside
+            [1, N], each naming what was expected; nothing is written then.
+        FileExistsError: if `version` exists and `overwrite` is False.
+
+    Example:
+    >>> export_search(model, "serving/catalog", images, ids=[f"{i}.png" for i in range(len(images))], k=5)
+    """
+    towers = _towers(model)
+    base_dir, version = _check_version(base_dir, version, overwrite)
+    k = check_positive_int(k, "k")
+    index = Index()
+    index.add(*embed_with_ids(model, images, ids, batch_size=batch_size, verbose=verbose))
+    k = check_k(k, len(index), "images in the index")
+    archive, embedding = _embedding_archive(towers)
+    archive.add_endpoint(
+        "search", _search_endpoint(embedding, index, k), input_signature=[_serving_spec(towers.inputs[0])]
+    )
+    return _write_version(archive, base_dir, version, overwrite)
+
+
+def _towers(model: ContrastiveModel | keras.Model) -> Towers:
+    return model.towers if isinstance(model, ContrastiveModel) else Towers(model)
+
+
+def _check_version(base_dir: str | os.PathLike, version: int | None, overwrite: bool) -> tuple[Path, int | None]:
+    """`(base_dir, version)` checked before any work: not a file, and a version that is free (or to overwrite)."""
     base_dir = Path(base_dir)
     if base_dir.exists() and not base_dir.is_dir():
         raise ValueError(f"base_dir {base_dir} is a file; TF Serving's base directory must be a directory.")
     if version is not None:
         version = check_positive_int(version, "version")
-    base_dir.mkdir(parents=True, exist_ok=True)
     if version is not None and (base_dir / str(version)).exists() and not overwrite:
         raise FileExistsError(f"{base_dir / str(version)} exists; pass overwrite=True to replace it.")
+    return base_dir, version
 
+
+def _embedding_archive(towers: Towers) -> tuple[keras.export.ExportArchive, Callable]:
+    """An archive with the embedding signatures of every tower, and the first tower's endpoint."""
     archive = keras.export.ExportArchive()
     names = ("serving_default", "embed_pair")
+    endpoints = []
     for encoder, tower_input, name in zip(towers.encoders, towers.inputs, names):
         archive.track(encoder)
         endpoint = _embedding_endpoint(encoder, tower_input)
@@ -100,46 +188,22 @@ def export_embedder(
         if tower_input.kind == "images":
             float_name = "serving_float" if name == "serving_default" else f"{name}_float"
             archive.add_endpoint(float_name, endpoint, input_signature=[_serving_spec(tower_input, tf.float32)])
-    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=base_dir))
-    try:
-        archive.write_out(str(staging), verbose=False)
-        os.chmod(staging, 0o777 & ~_umask())
-        return _move_into_place(staging, base_dir, version, overwrite)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        endpoints.append(endpoint)
+    return archive, endpoints[0]
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _search_endpoint(embedding: Callable, index: Index, k: int) -> Callable:
+    """A function from a batch of queries to `{"ids", "scores"}` of their `k` nearest rows of `index`."""
+    rows = tf.Variable(index.embeddings, trainable=False, name="index_embeddings")
+    ids = tf.Variable(index.ids, dtype=tf.string, trainable=False, name="index_ids")
+
+    def search(inputs):
+        scores, positions = top_k_cosine(embedding(inputs)["embedding"], rows, k)
+        return {"ids": tf.gather(ids, positions), "scores": scores}
+
+    return search
 
 
-def _move_into_place(staging: Path, base_dir: Path, version: int | None, overwrite: bool) -> Path:
-    """Renames `staging` to `base_dir/<version>`, claiming the number atomically.
-
-    `rename` onto a name that exists (with content) fails, so of two
-    processes claiming the same number exactly one succeeds; without an
-    explicit version the other takes the next number.
-    """
-    while True:
-        number = version if version is not None else max(_versions(base_dir), default=0) + 1
-        target = base_dir / str(number)
-        if target.exists() and overwrite and version is not None:
-            retired = Path(tempfile.mkdtemp(prefix=".retired-", dir=base_dir))
-            os.replace(target, retired / target.name)
-            os.replace(staging, target)
-            shutil.rmtree(retired)
-            return target
-        try:
-            os.rename(staging, target)
-            return target
-        except OSError:
-            if not target.exists():
-                raise
-            if version is not None:
-                raise FileExistsError(
-                    f"{target} was written by another process while this export ran; pass another "
-                    "version, or overwrite=True to replace it."
-                ) from None
+def _write_version(archive: keras.export.ExportArchive, base_dir: Path, version: int | None, overwrite: bool) -> Path:
+    """Writes `archive` as a new version of `base_dir` (see `kc.serving_versions.write_version`)."""
+    return write_version(lambda path: archive.write_out(path, verbose=False), base_dir, version, overwrite)

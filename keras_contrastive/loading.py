@@ -32,6 +32,14 @@ def load_model(path: str | os.PathLike) -> keras.Model:
     >>> model = load_model("runs/fm/model.keras")
     """
     path = Path(path)
+    if path.is_dir() and (path / "saved_model.pb").is_file():
+        raise ValueError(
+            f"{path} is a SavedModel export (for TF Serving), not a .keras model: load it with "
+            f"tf.saved_model.load({str(path)!r}) and call its signatures, or load the .keras file it was "
+            "exported from."
+        )
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; expected a .keras file written by model.save or kc.save_model.")
     if not path.is_file():
         raise FileNotFoundError(f"No model file at {path}.")
     if not zipfile.is_zipfile(path):

@@ -10,6 +10,7 @@ from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
 from keras_contrastive.evaluation.linear_probe import linear_probe, linear_probe_accuracy
 from keras_contrastive.evaluation.report import compare_with_baselines
+from keras_contrastive.evaluation.retrieval_metrics import retrieval_metrics
 from keras_contrastive.evaluation.training_history import load_training_history, save_training_history
 from keras_contrastive.evaluation.uniformity import uniformity
 
@@ -26,6 +27,7 @@ __all__ = [
     "linear_probe",
     "linear_probe_accuracy",
     "load_training_history",
+    "retrieval_metrics",
     "save_training_history",
     "uniformity",
     "write_evaluation_report",
