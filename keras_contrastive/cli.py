@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
-import os
+import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -19,10 +21,21 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
     return value
 
+
+def _positive_number(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
 #: Settings that suit each data set on a CPU budget; every one can be overridden.
 DATASET_DEFAULTS = {
     # kNN with k=200 is the protocol for 50k-image sets; digits has about 140 images a class.
-    "digits": dict(batch_size=128, epochs=60, crop_scale=0.5, learning_rate=8e-3, temperature=0.2, knn_k=20, flip=False),
+    "digits": dict(batch_size=128, epochs=60, crop_scale=0.3, learning_rate=8e-3, temperature=0.2, knn_k=20, flip=False),
     # Fashion-MNIST and MNIST: the settings the Fashion-MNIST sweep found best on a CPU budget.
     "fashion_mnist": dict(batch_size=128, epochs=5, crop_scale=0.6, learning_rate=8e-3, temperature=0.2, knn_k=200, flip=True),
     "mnist": dict(batch_size=128, epochs=5, crop_scale=0.6, learning_rate=8e-3, temperature=0.2, knn_k=200, flip=False),
@@ -52,12 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=_positive_int)
     train.add_argument("--optimizer", default="adam", choices=["adam", "lars"],
                        help="Adam, or LARS as in SimCLR (weight decay 1e-6; biases and batch norm excluded)")
-    train.add_argument("--learning-rate", type=float,
+    train.add_argument("--learning-rate", type=_positive_number,
                        help="peak learning rate, reached after a 10%% warmup, then cosine decay "
                        "(default: the data set's for Adam, 0.3 x batch / 256 for LARS)")
-    train.add_argument("--temperature", type=float)
+    train.add_argument("--temperature", type=_positive_number)
     train.add_argument("--projection-dim", type=_positive_int, help="width of the method's projection (default: the method's)")
-    train.add_argument("--crop-scale", type=float, help="smallest crop area fraction of the augmentation")
+    train.add_argument("--crop-scale", type=_positive_number, help="smallest crop area fraction of the augmentation")
     train.add_argument("--knn-k", type=_positive_int, help="neighbours of the kNN evaluation (200 for large data sets)")
     train.add_argument("--knn-every", type=_positive_int, metavar="N", help="log test kNN accuracy every N epochs during training")
     train.add_argument("--train-subset", type=_positive_int, help="train on the first N training images only")
@@ -103,6 +116,7 @@ def _train(args: argparse.Namespace) -> dict:
 
     import keras_contrastive as kc
     from keras_contrastive.export import export_embedder
+    from keras_contrastive.saving import atomic_path
 
     settings = dict(DATASET_DEFAULTS[args.dataset])
     for key in settings:
@@ -114,9 +128,13 @@ def _train(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a directory for the model, metrics and export.")
-    model_path = out / "model.keras"
-    if model_path.exists() and not args.overwrite:
+    model_path, metrics_path, checkpoint_dir = out / "model.keras", out / "metrics.json", out / "checkpoint"
+    unfinished = model_path.exists() and checkpoint_dir.exists()  # killed after saving the model
+    if model_path.exists() and not unfinished and not args.overwrite:
         raise FileExistsError(f"{model_path} exists; pass --overwrite to replace it, or choose another --out.")
+    if args.overwrite and checkpoint_dir.exists():
+        shutil.rmtree(checkpoint_dir)
+        unfinished = False
     out.mkdir(parents=True, exist_ok=True)
 
     keras.utils.set_random_seed(args.seed)
@@ -125,63 +143,73 @@ def _train(args: argparse.Namespace) -> dict:
     test = kc.data.load(args.dataset, "test", data_dir=args.data_dir)
     height, width, channels = train.element_spec[0].shape
     train_size = int(train.cardinality())
-    print(
-        f"{args.dataset}: {train_size} training and {int(test.cardinality())} test images of "
-        f"{height}x{width}x{channels}; {args.method} with {args.encoder}, "
-        f"{settings['epochs']} epochs of batch {settings['batch_size']}",
-        flush=True,
-    )
-    augment = kc.augment.simclr(
-        height, channels=channels, crop_scale=(settings["crop_scale"], 1.0),
-        horizontal_flip=settings["flip"], seed=args.seed,
-    )
-    encoder = getattr(kc.encoders, args.encoder)((height, width, channels))
     steps = settings["epochs"] * kc.training.steps_per_epoch(train, settings["batch_size"])
-    method = method_class(**_method_arguments(method_class, args.projection_dim, settings["temperature"], steps))
+    method_arguments = _method_arguments(method_class, args.projection_dim, settings["temperature"], steps)
     if args.optimizer == "lars" and args.learning_rate is None:  # SimCLR's rule for LARS
         settings["learning_rate"] = 0.3 * settings["batch_size"] / 256
+    run = dict(dataset=args.dataset, train_split=train_split, method=args.method.lower(), method_arguments=method_arguments,
+               encoder=args.encoder, optimizer=args.optimizer, seed=args.seed, **settings)
+    # A checkpoint records the run's settings; one from another run is refused, naming the differences.
+    checkpoint = kc.callbacks.TrainingCheckpoint(checkpoint_dir, settings=run)
 
-    # Checkpoints at every epoch's end; a killed run started again resumes
-    # from the last one with its optimizer and method state (and its step
-    # count, so it ends after the same number of steps as an unbroken run).
-    backup = keras.callbacks.BackupAndRestore(str(out / "backup"))
-    resumed_epoch = _backed_up_epoch(out / "backup")
-    if resumed_epoch:
-        print(f"resuming from the checkpoint after epoch {resumed_epoch} in {out / 'backup'}", flush=True)
-    monitor = kc.callbacks.KNNMonitor(train, test, every=args.knn_every, k=settings["knn_k"]) if args.knn_every else None
-    model, history, train_seconds = kc.training.train_encoder(
-        encoder, method, train, augment, epochs=settings["epochs"], batch_size=settings["batch_size"],
-        learning_rate=settings["learning_rate"], optimizer=args.optimizer, seed=args.seed,
-        validation_examples=test, callbacks=[monitor, backup] if monitor else [backup],
-        verbose=1 if sys.stdout.isatty() else 2, jit_compile=args.jit_compile,
-    )
-    kc.evaluation.save_training_history(history, out / "history.json", {"knn_accuracy": monitor.epochs} if monitor else None)
-    partial = model_path.with_name(model_path.name + ".partial.keras")
-    model.save(partial)
-    os.replace(partial, model_path)
+    if unfinished:
+        print(f"finishing the run in {out}: its model is saved; evaluating and exporting it", flush=True)
+        model = kc.load_model(model_path)
+        train_seconds = json.loads((out / "history.json").read_text()).get("train_seconds", 0.0)
+    else:
+        print(
+            f"{args.dataset}: {train_size} training and {int(test.cardinality())} test images of "
+            f"{height}x{width}x{channels}; {args.method} with {args.encoder}, "
+            f"{settings['epochs']} epochs of batch {settings['batch_size']}",
+            flush=True,
+        )
+        if checkpoint.resume_epoch:
+            print(f"resuming from the checkpoint after epoch {checkpoint.resume_epoch} in {checkpoint_dir}", flush=True)
+        augment = kc.augment.simclr(
+            height, channels=channels, crop_scale=(settings["crop_scale"], 1.0),
+            horizontal_flip=settings["flip"], seed=args.seed,
+        )
+        encoder = getattr(kc.encoders, args.encoder)((height, width, channels))
+        monitor = kc.callbacks.KNNMonitor(train, test, every=args.knn_every, k=settings["knn_k"]) if args.knn_every else None
+        model, _, train_seconds = kc.training.train_encoder(
+            encoder, method_class(**method_arguments), train, augment, epochs=settings["epochs"],
+            batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], optimizer=args.optimizer,
+            seed=args.seed, reproducible=True, validation_examples=test, callbacks=[monitor] if monitor else None,
+            verbose=1 if sys.stdout.isatty() else 2, jit_compile=args.jit_compile, checkpoint=checkpoint,
+        )
+        metrics, epochs = checkpoint.training_history()
+        with atomic_path(out / "history.json") as temporary:
+            temporary.write_text(json.dumps({"metrics": metrics, "epochs": epochs, "train_seconds": train_seconds},
+                                            indent=1, allow_nan=False))
+        kc.save_model(model, model_path)
 
-    print(f"evaluating: kNN (k={settings['knn_k']}, T=0.1) and linear probe on the test split ...", flush=True)
+    print(f"evaluating: linear probe and kNN (k={settings['knn_k']}, T=0.1) on the test split ...", flush=True)
     results = kc.evaluation.compare_with_baselines(model.encoder, train, test, k=settings["knn_k"], seed=args.seed)
+    exported = export_embedder(model, out / "serving")
+    metrics, _ = checkpoint.training_history()
     report = {
         "dataset": args.dataset,
-        "method": method.get_config(),
+        "method": model.method.get_config(),
         "settings": settings,
         "train_images": train_size,
         "train_seconds": round(train_seconds, 1),
-        "resumed_after_epoch": resumed_epoch,
+        "resumed_after_epoch": checkpoint.resume_epoch,
         "optimizer": args.optimizer,
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
-        "final_loss": float(history.history["loss"][-1]),
+        "final_loss": metrics["loss"][-1],
         "accuracy": results,
         "model": str(model_path),
+        "export": str(exported),
     }
-    (out / "metrics.json").write_text(json.dumps(report, indent=2))
+    with atomic_path(metrics_path) as temporary:
+        temporary.write_text(json.dumps(report, indent=2, allow_nan=False))
+    shutil.rmtree(checkpoint_dir)  # only once the model, its metrics and its export are in place
     print(f"\ntrained for {train_seconds:.0f} s; test accuracy:")
-    print(f"  {'encoder':<12} {'kNN':>7} {'linear probe':>13}")
+    print(f"  {'encoder':<12} {'linear probe':>13} {'kNN':>7}")
     for name, scores in results.items():
-        print(f"  {name:<12} {scores['knn_accuracy']:>7.4f} {scores['linear_probe_accuracy']:>13.4f}")
-    print(f"saved {model_path} and {out / 'metrics.json'}")
-    print(f"exported the embedder for TF Serving to {export_embedder(model, out / 'serving', overwrite=args.overwrite)}")
+        print(f"  {name:<12} {scores['linear_probe_accuracy']:>13.4f} {scores['knn_accuracy']:>7.4f}")
+    print(f"saved {model_path} and {metrics_path}")
+    print(f"exported the embedder for TF Serving to {exported}")
     return report
 
 
@@ -192,12 +220,6 @@ def _method_arguments(method_class, projection_dim, temperature, total_steps) ->
     offered = dict(projection_dim=projection_dim, temperature=temperature, total_steps=total_steps)
     accepted = inspect.signature(method_class).parameters
     return {name: value for name, value in offered.items() if name in accepted and value is not None}
-
-
-def _backed_up_epoch(backup_dir: Path) -> int:
-    """Epochs finished by the run whose checkpoint is in `backup_dir` (0 if none)."""
-    metadata = backup_dir / "training_metadata.json"
-    return json.loads(metadata.read_text())["epoch"] if metadata.exists() else 0
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -223,19 +245,34 @@ def _export(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `keras-contrastive` console script."""
+    """Entry point of the `keras-contrastive` console script: 0 on success, 2 with one line on any failure a user can cause."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "train":
-            _train(args)
-        elif args.command == "export":
-            _export(args)
-        elif args.command == "evaluate":
-            _evaluate(args)
-    except (ValueError, FileExistsError, FileNotFoundError) as error:
-        print(f"keras-contrastive: error: {error}", file=sys.stderr)
+        {"train": _train, "export": _export, "evaluate": _evaluate}[args.command](args)
+    except Exception as error:  # noqa: BLE001 - every failure below is reported on one line
+        message = _user_error(error)
+        if message is None:
+            raise
+        print(f"keras-contrastive: error: {message}", file=sys.stderr)
         return 2
     return 0
+
+
+def _user_error(error: Exception) -> str | None:
+    """One line for a failure the user can cause and mend, or None for a bug (shown as a traceback)."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return f"{error}. Free some space there, then run the same command again: it resumes from the last checkpoint."
+    if isinstance(error, PermissionError):
+        return f"{error}. Check the permissions of that path, or choose another --out."
+    if isinstance(error, (ValueError, OSError, RuntimeError)):
+        return str(error)
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and isinstance(error, tf.errors.OpError):
+        # A check inside the compiled step: its own message, not TensorFlow's 30 lines around it.
+        lines = [line.strip() for line in error.message.splitlines() if line.strip()]
+        asserted = [line for line in lines if "assertion failed" in line]
+        return (asserted or lines or [type(error).__name__])[0]
+    return None
 
 
 if __name__ == "__main__":

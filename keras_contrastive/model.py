@@ -122,6 +122,26 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
         if self.optimizer is not None:
             self.optimizer.build(self.trainable_variables)
 
+    def fit(self, *args, callbacks=None, **kwargs):
+        """Keras's `fit`, refusing data that yields no batch.
+
+        An empty dataset (or one filtered to nothing) makes Keras 3.15's `fit`
+        return an empty history while moving `optimizer.iterations`; here the
+        step count is put back and a `ValueError` says what happened.
+        """
+        counter = _BatchCounter()
+        callbacks = list(callbacks or []) if not isinstance(callbacks, keras.callbacks.CallbackList) else callbacks
+        if isinstance(callbacks, list):
+            callbacks.append(counter)
+        history = super().fit(*args, callbacks=callbacks, **kwargs)
+        if counter.epochs and not counter.batches:
+            self.optimizer.iterations.assign(counter.iterations_at_start)
+            raise ValueError(
+                "fit got no batch to train on: the dataset is empty (filtered to nothing, or smaller than one "
+                "batch with drop_remainder=True)."
+            )
+        return history
+
     def call(self, inputs, training=None):
         self.towers.input_pair[0].check(inputs, "the encoder's input")
         return _float32(self.encoder(inputs, training=training))
@@ -242,6 +262,24 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
             if key in config
         }
         return cls(**networks, **config)
+
+
+class _BatchCounter(keras.callbacks.Callback):
+    """Counts the epochs begun and the batches trained during one `fit`."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs = self.batches = 0
+        self.iterations_at_start = 0
+
+    def on_train_begin(self, logs=None):
+        self.iterations_at_start = int(self.model.optimizer.iterations.numpy())
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs += 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches += 1
 
 
 def _float32(embeddings: tf.Tensor) -> tf.Tensor:

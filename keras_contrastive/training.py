@@ -9,6 +9,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_contrastive.callbacks.stop_on_non_finite import StopOnNonFinite
+from keras_contrastive.callbacks.training_checkpoint import TrainingCheckpoint
 from keras_contrastive.data.views import make_views
 from keras_contrastive.methods.method import Method
 from keras_contrastive.model import ContrastiveModel
@@ -93,12 +95,14 @@ def train_encoder(
     callbacks: list | None = None,
     verbose: int = 0,
     jit_compile: bool = False,
+    checkpoint: TrainingCheckpoint | None = None,
 ) -> tuple[ContrastiveModel, keras.callbacks.History, float]:
     """Trains `encoder` with `method`: the recipe of the command line, the tests and the benchmarks.
 
     Two views of every example per epoch (`make_views`, streamed from the
     dataset), labels passed along when the data has them, and Adam (or
-    LARS) under `warmup_cosine` for `epochs` passes of full batches.
+    LARS) under `warmup_cosine` for `epochs` passes of full batches. Training
+    that turns non-finite stops with `kc.callbacks.NonFiniteLossError`.
 
     Args:
         encoder: The encoder to train (trained in place).
@@ -120,6 +124,9 @@ def train_encoder(
         callbacks: Keras callbacks for `fit`.
         verbose: `fit`'s verbosity.
         jit_compile: Compile the training step with XLA.
+        checkpoint: A `kc.callbacks.TrainingCheckpoint`: the run resumes from it
+            (at its epoch, with its optimizer and method state) and saves to
+            it after every epoch.
 
     Returns:
         `(model, history, training_seconds)`.
@@ -153,7 +160,11 @@ def train_encoder(
         jit_compile=jit_compile,
     )
     started = time.perf_counter()
-    history = model.fit(views, epochs=epochs, validation_data=validation, verbose=verbose, callbacks=callbacks)
+    history = model.fit(  # the views are shuffled already; Keras warns about its own shuffle otherwise
+        views, epochs=epochs, validation_data=validation, verbose=verbose, shuffle=False,
+        callbacks=[StopOnNonFinite(), *(callbacks or []), *([checkpoint] if checkpoint else [])],
+        initial_epoch=checkpoint.resume_epoch if checkpoint else 0,
+    )
     return model, history, time.perf_counter() - started
 
 

@@ -13,6 +13,7 @@ import math
 import numbers
 from typing import Iterable
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -118,6 +119,22 @@ def check_choice(value, name: str, choices: Iterable[str]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
     return value
+
+
+def check_finite_array(array, name: str):
+    """A NumPy array of `array`, or a ValueError if it holds NaN or infinite values.
+
+    Embeddings that are not finite mean the encoder's weights are (training
+    diverged); scoring them would give a meaningless accuracy.
+    """
+    array = np.asarray(array)
+    if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+        bad = int(np.sum(~np.all(np.isfinite(array.reshape(len(array), -1)), axis=1))) if array.ndim else 1
+        raise ValueError(
+            f"{name} hold NaN or infinite values ({bad} of {len(array) if array.ndim else 1} rows); the encoder's "
+            "weights are probably not finite (training diverged)."
+        )
+    return array
 
 
 def check_embedding_pair(z_a, z_b, min_batch: int, requirement: str) -> tuple[tf.Tensor, tf.Tensor]:

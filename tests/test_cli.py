@@ -5,6 +5,7 @@ import sys
 import time
 
 import pytest
+import tensorflow as tf
 
 import keras_contrastive as kc
 from keras_contrastive.cli import main
@@ -65,7 +66,7 @@ def test_existing_model_is_not_overwritten(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "arguments, message",
-    [(["--method", "nope"], "Unknown method 'nope'"), (["--temperature", "0"], "temperature must be a positive")],
+    [(["--method", "nope"], "Unknown method 'nope'"), (["--crop-scale", "1.5"], "scale must satisfy 0 < low <= high <= 1")],
 )
 def test_bad_settings_get_a_clear_error(tmp_path, capsys, arguments, message):
     code = main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path / "x"), *arguments])
@@ -88,7 +89,7 @@ def _checkpointed_epoch(metadata) -> int:
 def test_a_run_killed_mid_epoch_resumes_and_ends_after_the_same_steps(tmp_path):
     epochs, steps_per_epoch = 8, 640 // 64
     out = tmp_path / "run"
-    metadata = out / "backup" / "training_metadata.json"
+    metadata = out / "checkpoint" / "progress.json"
     process = subprocess.Popen(_train_command(out, "--epochs", str(epochs)),
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
@@ -119,7 +120,9 @@ def test_a_run_killed_mid_epoch_resumes_and_ends_after_the_same_steps(tmp_path):
     method = kc.load_model(out / "model.keras").method
     assert int(method.steps.numpy()) == epochs * steps_per_epoch
     assert int(method.queue.pointer.numpy()) == epochs * steps_per_epoch * 64 % method.queue_size
-    assert not (out / "backup").exists()  # removed once training finished
+    assert not (out / "checkpoint").exists()  # removed once the model, metrics and export are in place
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["metrics"]["loss"]) == epochs  # the epochs before the kill too
 
 
 def test_a_training_run_logs_no_cost_model_warnings(tmp_path):
@@ -152,3 +155,86 @@ def test_out_pointing_at_a_file_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "file").write_text("not a directory")
     assert main(["train", "--dataset", "digits", "--epochs", "1", "--out", str(tmp_path / "file")]) == 2
     assert "is a file; give a directory" in capsys.readouterr().err
+
+
+def _killing(target, *arguments):
+    """A CLI run in a fresh process that dies by SIGKILL when `target` (a dotted name under kc) is called."""
+    module, _, name = target.rpartition(".")
+    script = (
+        "import os, signal, sys\n"
+        "import keras_contrastive as kc\n"
+        "from keras_contrastive.cli import main\n"
+        "def die(*args, **kwargs):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        f"setattr(kc{'.' + module if module else ''}, {name!r}, die)\n"
+        f"sys.exit(main({list(arguments)!r}))\n"
+    )
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+
+
+DIGITS_RUN = ["train", "--dataset", "digits", "--epochs", "2", "--batch-size", "64", "--train-subset", "256"]
+
+
+@pytest.mark.parametrize("window, resumed_message", [
+    ("save_model", "resuming from the checkpoint after epoch 2"),  # between fit and saving the model
+    ("evaluation.compare_with_baselines", "finishing the run"),  # during the evaluation
+])
+def test_a_run_killed_after_training_is_finished_by_the_same_command_not_retrained(tmp_path, window, resumed_message):
+    out = tmp_path / "run"
+    killed = _killing(window, *DIGITS_RUN, "--out", str(out))
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert (out / "checkpoint" / "progress.json").exists()
+    rerun = subprocess.run([sys.executable, "-m", "keras_contrastive.cli", *DIGITS_RUN, "--out", str(out)],
+                           capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert resumed_message in rerun.stdout and "Epoch 1/2" not in rerun.stdout
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["optimizer_steps"] == 2 * (256 // 64) and not (out / "checkpoint").exists()
+    assert (out / "serving" / "1" / "saved_model.pb").exists()
+
+
+def test_a_checkpoint_of_another_run_is_refused_naming_what_differs(tmp_path, capsys):
+    out = tmp_path / "run"
+    killed = _killing("save_model", *DIGITS_RUN, "--method", "moco", "--out", str(out))
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert main([*DIGITS_RUN, "--method", "simclr", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "from a run with other settings" in error and "method: 'moco' in the checkpoint, 'simclr' now" in error
+    assert not (out / "model.keras").exists()
+
+
+def test_training_that_turns_nan_exits_with_one_line_and_saves_nothing(tmp_path, capsys, monkeypatch):
+    real_load = kc.data.load
+
+    def with_a_nan_pixel(name, split, **kwargs):
+        data = real_load(name, split, **kwargs)
+        if not split.startswith("train"):
+            return data
+        return data.map(lambda image, label: (tf.tensor_scatter_nd_update(
+            tf.cast(image, tf.float32), [[3, 3, 0]], [float("nan")]), label))
+
+    monkeypatch.setattr(kc.data, "load", with_a_nan_pixel)
+    out = tmp_path / "run"
+    assert main([*DIGITS_RUN, "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "Training stopped at optimizer step 1 (epoch 1, batch 1): the loss is nan" in error[0]
+    assert not (out / "model.keras").exists() and not (out / "metrics.json").exists()
+    assert not (out / "serving").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-1e-3"])
+def test_a_learning_rate_that_is_not_a_positive_number_is_refused(tmp_path, capsys, value):
+    with pytest.raises(SystemExit):
+        main([*DIGITS_RUN, f"--learning-rate={value}", "--out", str(tmp_path / "x")])
+    assert f"--learning-rate: expected a positive number, got '{value}'" in capsys.readouterr().err
+
+
+def test_a_permission_error_is_one_line_naming_the_path(tmp_path, capsys, monkeypatch):
+    def denied(model, path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(kc, "save_model", denied)
+    assert main([*DIGITS_RUN, "--epochs", "1", "--out", str(tmp_path / "run")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "Permission denied" in error[0] and "model.keras" in error[0]
+    assert "Check the permissions of that path" in error[0]

@@ -11,7 +11,7 @@ def test_train_with_knn_every_then_evaluate_writes_the_report_and_plots(tmp_path
                  "--knn-every", "2", "--out", str(run)])
     assert code == 0, capsys.readouterr().err
     history = json.loads((run / "history.json").read_text())
-    assert history["epochs"] == {"knn_accuracy": [2, 3]}  # every 2nd epoch and the last
+    assert history["epochs"]["knn_accuracy"] == [2, 3]  # every 2nd epoch and the last
     assert len(history["metrics"]["knn_accuracy"]) == 2 and len(history["metrics"]["loss"]) == 3
     assert all(0.3 < accuracy <= 1 for accuracy in history["metrics"]["knn_accuracy"])
 

@@ -312,3 +312,12 @@ def test_a_two_tower_model_checks_each_view_against_its_own_tower():
         model.fit(wrong, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"Expected the pair encoder's input to be a batch of strings"):
         model.embed_pair(np.arange(3))
+
+
+def test_data_that_yields_no_batch_is_refused_and_the_step_count_stays():
+    images = np.zeros((16, 12, 12, 1), "float32")
+    nothing = tf.data.Dataset.from_tensor_slices((images, images)).filter(lambda a, b: False).batch(8)
+    model = make_model()
+    with pytest.raises(ValueError, match="fit got no batch to train on"):
+        model.fit(nothing, epochs=2, verbose=0)
+    assert int(model.optimizer.iterations.numpy()) == 0

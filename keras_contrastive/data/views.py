@@ -75,6 +75,12 @@ def make_views(
             f"The dataset has {cardinality} examples, fewer than batch_size="
             f"{batch_size}, so no full batch can be made."
         )
+    if not drop_remainder and cardinality > 0 and cardinality % batch_size == 1:
+        raise ValueError(
+            f"The dataset has {cardinality} examples, so with batch_size={batch_size} and drop_remainder=False "
+            "its last batch would hold a single example, which has no negatives; use drop_remainder=True or "
+            "another batch size."
+        )
     if cache:
         dataset = dataset.cache()
     if shuffle_buffer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from keras_contrastive.validation import check_positive
+from keras_contrastive.validation import check_finite_array, check_positive
 
 
 def knn_accuracy(
@@ -40,8 +40,8 @@ def knn_accuracy(
     >>> knn_accuracy(model.predict(x_train), y_train, model.predict(x_test), y_test)
     0.85...
     """
-    train = np.asarray(train_embeddings, np.float32)
-    test = np.asarray(test_embeddings, np.float32)
+    train = check_finite_array(train_embeddings, "The training embeddings").astype(np.float32)
+    test = check_finite_array(test_embeddings, "The test embeddings").astype(np.float32)
     train_labels = np.asarray(train_labels).reshape(-1).astype(np.int64)
     test_labels = np.asarray(test_labels).reshape(-1).astype(np.int64)
     if train.ndim != 2 or test.ndim != 2 or train.shape[1] != test.shape[1]:

@@ -7,6 +7,7 @@ import numpy as np
 
 from keras_contrastive.evaluation.embed import embed
 from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
+from keras_contrastive.validation import check_finite_array
 
 
 def linear_probe_accuracy(
@@ -43,8 +44,8 @@ def linear_probe_accuracy(
     >>> linear_probe_accuracy(encoder.predict(x_train), y_train,
     ...                       encoder.predict(x_test), y_test)
     """
-    train_x = np.asarray(train_features, np.float32).reshape(len(train_features), -1)
-    test_x = np.asarray(test_features, np.float32).reshape(len(test_features), -1)
+    train_x = check_finite_array(train_features, "The training features").astype(np.float32).reshape(len(train_features), -1)
+    test_x = check_finite_array(test_features, "The test features").astype(np.float32).reshape(len(test_features), -1)
     train_y = np.asarray(train_labels).reshape(-1).astype(np.int64)
     test_y = np.asarray(test_labels).reshape(-1).astype(np.int64)
     if len(train_x) != len(train_y) or len(test_x) != len(test_y):

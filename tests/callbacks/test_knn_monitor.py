@@ -74,9 +74,9 @@ def test_k_larger_than_the_index_stops_fit_before_training():
 
 def test_bad_arguments_and_unlabelled_data_are_refused():
     images, labels = kc.data.load_numpy("digits", "train[:20]")
-    with pytest.raises(ValueError, match="every must be a positive integer"):
+    with pytest.raises(ValueError, match=r"every \(epochs\) must be a positive integer"):
         kc.callbacks.KNNMonitor((images, labels), (images, labels), every=0)
-    with pytest.raises(ValueError, match="temperature must be positive"):
+    with pytest.raises(ValueError, match="temperature must be a positive number"):
         kc.callbacks.KNNMonitor((images, labels), (images, labels), temperature=0.0)
     monitor = kc.callbacks.KNNMonitor(tf.data.Dataset.from_tensor_slices(images), (images, labels), k=5)
     monitor.set_model(digits_model())

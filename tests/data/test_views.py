@@ -79,3 +79,8 @@ def test_any_kind_of_example_makes_views(seed):
     mask = lambda batch: tf.where(tf.random.uniform(tf.shape(batch)) < 0.5, 0, batch)  # noqa: E731
     view_a, view_b = next(iter(make_views(ids, mask, batch_size=8)))
     assert view_a.shape == view_b.shape == (8, 6) and view_a.dtype == tf.int32
+
+
+def test_a_last_batch_of_one_is_refused_before_training():
+    with pytest.raises(ValueError, match="its last batch would hold a single example"):
+        make_views(images_dataset(65), simclr(16, channels=1), batch_size=8, drop_remainder=False)

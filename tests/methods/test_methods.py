@@ -279,3 +279,14 @@ def test_byols_projector_is_twice_the_embedding_wide_by_default_without_rewritin
     method = kc.methods.BYOL(projection_dim=16)
     model = kc.ContrastiveModel(kc.encoders.small_cnn((12, 12, 1), widths=(4, 8)), method)
     assert method.hidden_dim is None and method.projectors[0].hidden_dim == 2 * model.embedding_dim
+
+
+def test_int64_labels_above_2_to_the_32_stay_distinct_classes(rng):
+    """They used to be cut to int32 first, which made 0 and 2**32 the same class (and Triplet's loss 0)."""
+    model = kc.ContrastiveModel(kc.encoders.small_cnn((12, 12, 1), widths=(4,)), kc.methods.Triplet(projection_dim=8))
+    view_a, view_b, _ = batch(rng)
+    distinct = np.array([0, 2**32] * (BATCH // 2), dtype=np.int64)
+    same = np.zeros(BATCH, np.int64)
+    results = [model.method.compute_loss_and_metrics(model.towers, view_a, view_b, tf.constant(labels))["loss"]
+               for labels in (distinct, same)]
+    assert float(results[0]) > 0 and float(results[1]) == 0.0
