@@ -12,10 +12,11 @@ from keras_contrastive.distribute.compat import (
     non_finite_everywhere_if_anywhere,
 )
 from keras_contrastive.distribute.cross_replica import num_replicas_in_sync
+from keras_contrastive.methods import METHODS
 from keras_contrastive.methods.method import Method
 from keras_contrastive.optimizers.learning_rate_multipliers import apply_gradients_with_multipliers
 from keras_contrastive.towers import Towers
-from keras_contrastive.validation import check_positive_int
+from keras_contrastive.validation import check_optional_positive_int, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -51,6 +52,32 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
     Under `mixed_float16` the loss is float32 before Keras's loss scaling,
     and the replicas agree on skipping steps that overflowed.
 
+    With `chunk_size`, a training step caches gradients (Gao et al., 2021,
+    "Scaling Deep Contrastive Learning Batch Size under Memory Limited
+    Setup"), so that batches whose activations do not fit at once train as
+    one batch: it runs the method's `forward` on `chunk_size` examples at a
+    time without keeping activations, takes the loss over all the outputs
+    and its gradient with respect to them, then runs each chunk again under
+    a gradient tape and sums the parameters' gradients it gives for that
+    chunk's share of the output gradient. Activations are held for one chunk
+    at a time, at the cost of a second forward pass; the loss, its metrics,
+    the optimizer step (with loss scaling and the method's
+    `learning_rate_multipliers`) and `after_step` happen once per step, on
+    the whole batch. The method must implement `forward` and
+    `loss_from_outputs` (`Method.supports_chunking`), and its loss should be
+    blockwise for batches whose similarity matrix does not fit either (e.g.
+    `SimCLR(block_size=4096)`). With an encoder and heads free of batch norm
+    the step equals the unchunked one up to rounding. With batch norm it
+    differs: each chunk is normalised with its own batch statistics (those of
+    `chunk_size` examples, both views together in a siamese model) instead of
+    the whole batch's, and the moving averages take one update per chunk
+    (the layers' state, moving averages and random seeds alike, is put back
+    after the first pass, so the second pass repeats it and dropout draws the
+    same masks in both). Layers that add losses when called (activity
+    regularisers) are refused with chunking; weight regularisers are
+    differentiated once per step. `evaluate` runs the forward pass chunk by
+    chunk too.
+
     Args:
         encoder: A built `keras.Model` (functional or Sequential) with one
             input and a `(batch, dim)` output. The encoders in `kc.encoders`
@@ -58,6 +85,8 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
         method: A `kc.methods.Method`, e.g. `kc.methods.SimCLR()`. It owns
             the heads, the state and the loss, and belongs to this model.
         pair_encoder: Optional second tower for view b, of the same form.
+        chunk_size: None to run each batch at once, or the number of examples
+            per chunk of a gradient-cached step, a positive int.
         **kwargs: Passed to `keras.Model` (e.g. `name`).
 
     Example:
@@ -66,14 +95,31 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
     >>> model.compile(optimizer=keras.optimizers.Adam(1e-3))
     >>> model.fit(views, epochs=10)
     >>> embeddings = model.predict(images)
+    >>> large = ContrastiveModel(kc.encoders.small_cnn((28, 28, 1)), kc.methods.SimCLR(block_size=4096),
+    ...                          chunk_size=1024)   # batches of 65,536 in a few GB
     """
 
-    def __init__(self, encoder: keras.Model, method: Method, pair_encoder: keras.Model | None = None, **kwargs):
+    def __init__(
+        self,
+        encoder: keras.Model,
+        method: Method,
+        pair_encoder: keras.Model | None = None,
+        chunk_size: int | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if not isinstance(method, Method):
             raise ValueError(
                 "method must be a keras_contrastive.methods.Method such as "
                 f"SimCLR(), got {type(method).__name__}."
+            )
+        self.chunk_size = check_optional_positive_int(chunk_size, "chunk_size")
+        if self.chunk_size is not None and not method.supports_chunking():
+            chunking = sorted(cls.__name__ for cls in METHODS.values() if cls.supports_chunking())
+            raise ValueError(
+                f"chunk_size needs a method that computes its loss from per-example outputs (forward and "
+                f"loss_from_outputs), and {type(method).__name__} does not; the methods that do are "
+                f"{', '.join(chunking)}. Use chunk_size=None with {type(method).__name__}."
             )
         if pair_encoder is not None and not isinstance(pair_encoder, keras.Model):
             raise ValueError(f"pair_encoder must be a keras.Model or None, got {type(pair_encoder).__name__}.")
@@ -170,16 +216,14 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
 
     def train_step(self, data):
         view_a, view_b, labels = self._unpack_views(data)
-        with tf.GradientTape() as tape:
-            results = self.method.compute_loss_and_metrics(self.towers, view_a, view_b, labels, training=True)
-            # float32 before any loss scaling: a float16 loss times the loss
-            # scale (32768 at first) would overflow.
-            loss = tf.cast(results["loss"], tf.float32)
-            if self.losses:
-                loss = loss + tf.add_n([tf.cast(l, loss.dtype) for l in self.losses])
-            scaled_loss = self.optimizer.scale_loss(self._replica_share(loss))
         variables = self.trainable_variables
-        gradients = tape.gradient(scaled_loss, variables)
+        if self.chunk_size is None:
+            with tf.GradientTape() as tape:
+                results = self.method.compute_loss_and_metrics(self.towers, view_a, view_b, labels, training=True)
+                loss, scaled_loss = self._step_loss(results)
+            gradients = tape.gradient(scaled_loss, variables)
+        else:
+            results, loss, gradients = self._cached_gradients(view_a, view_b, labels, variables)
         if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
             gradients = non_finite_everywhere_if_anywhere(gradients)
         apply_gradients_with_multipliers(self.optimizer, gradients, variables, self.method.learning_rate_multipliers)
@@ -188,8 +232,100 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
 
     def test_step(self, data):
         view_a, view_b, labels = self._unpack_views(data)
-        results = self.method.compute_loss_and_metrics(self.towers, view_a, view_b, labels, training=False)
+        if self.chunk_size is None:
+            results = self.method.compute_loss_and_metrics(self.towers, view_a, view_b, labels, training=False)
+        else:
+            results = self.method.loss_from_outputs(self._chunked_forward(view_a, view_b, training=False), labels)
         return self._update_metrics(results)
+
+    def _step_loss(self, results: dict) -> tuple[tf.Tensor, tf.Tensor]:
+        """The step's float32 loss (the method's and the layers' losses), and this replica's scaled share of it."""
+        # float32 before any loss scaling: a float16 loss times the loss
+        # scale (32768 at first) would overflow.
+        loss = tf.cast(results["loss"], tf.float32)
+        if self.losses:
+            loss = loss + tf.add_n([tf.cast(l, loss.dtype) for l in self.losses])
+        return loss, self.optimizer.scale_loss(self._replica_share(loss))
+
+    def _cached_gradients(self, view_a, view_b, labels, variables: list) -> tuple[dict, tf.Tensor, list]:
+        """The method's results, the loss and the gradients of a gradient-cached step (see the class docstring).
+
+        The layers' non-trainable state (batch norm's moving statistics,
+        random seeds) is put back after the first pass, so that the second
+        pass normalises, draws dropout masks and updates the moving averages
+        exactly as the first did. The gradients of the loss with respect to
+        the variables it reads itself (weight regularisers) are added to the
+        chunks' sums.
+        """
+        state = [(variable, tf.identity(variable.value)) for variable in self.non_trainable_variables]
+        outputs = self._chunked_forward(view_a, view_b, training=True)
+        for variable, value in state:
+            variable.assign(value)
+        with tf.GradientTape() as tape:
+            tape.watch(outputs)
+            results = self.method.loss_from_outputs(outputs, labels)
+            loss, scaled_loss = self._step_loss(results)
+        output_gradients, direct = tape.gradient(scaled_loss, (outputs, variables))  # direct: regularisers'
+        output_gradients = tf.nest.map_structure(
+            lambda gradient, output: tf.zeros_like(output) if gradient is None else tf.convert_to_tensor(gradient),
+            output_gradients, outputs,
+        )
+        chunked = self._chunked_parameter_gradients(view_a, view_b, output_gradients, variables)
+        gradients = [
+            chunks if own is None else own if chunks is None else tf.convert_to_tensor(own) + chunks
+            for own, chunks in zip(direct, chunked)
+        ]
+        return results, loss, gradients
+
+    def _chunks(self, view_a, view_b):
+        """A function of `k` giving the k-th chunk of both views, and the number of chunks."""
+        size = self.chunk_size
+        count = (tf.shape(view_a)[0] + size - 1) // size
+        return (lambda k: (view_a[k * size : (k + 1) * size], view_b[k * size : (k + 1) * size])), count
+
+    def _chunked_forward(self, view_a, view_b, training: bool):
+        """The method's `forward` of the whole batch, chunk by chunk, with no activation kept."""
+        chunk, count = self._chunks(view_a, view_b)
+        first = self.method.forward(self.towers, *chunk(0), training)
+        added = len(self.losses) - sum(variable.regularizer is not None for variable in self.trainable_weights)
+        if added:
+            raise ValueError(
+                f"chunk_size cannot train layers that add losses when called ({added} of them here, e.g. "
+                "activity regularisers): each chunk's call would see a part of the batch. Use weight "
+                "regularisers, or chunk_size=None."
+            )
+        arrays = [
+            tf.TensorArray(output.dtype, size=count, infer_shape=False,
+                           element_shape=tf.TensorShape([None]).concatenate(output.shape[1:])).write(0, output)
+            for output in tf.nest.flatten(first)
+        ]
+
+        def step(k, arrays):
+            outputs = tf.nest.flatten(self.method.forward(self.towers, *chunk(k), training))
+            return k + 1, [array.write(k, output) for array, output in zip(arrays, outputs)]
+
+        # One chunk at a time: parallel iterations would hold several chunks' activations.
+        _, arrays = tf.while_loop(lambda k, _: k < count, step, (tf.constant(1), arrays), parallel_iterations=1)
+        return tf.nest.pack_sequence_as(first, [array.concat() for array in arrays])
+
+    def _chunked_parameter_gradients(self, view_a, view_b, output_gradients, variables: list) -> list:
+        """The sum over chunks of the gradients each chunk's outputs send to `variables` (None where none does)."""
+        chunk, count = self._chunks(view_a, view_b)
+        size = self.chunk_size
+        flat_gradients = tf.nest.flatten(output_gradients)
+        unconnected = set()  # the while loop's body is traced once, with a gradient of None for these
+
+        def step(k, sums):
+            with tf.GradientTape() as tape:
+                outputs = tf.nest.flatten(self.method.forward(self.towers, *chunk(k), training=True))
+            rows = [gradient[k * size : (k + 1) * size] for gradient in flat_gradients]
+            gradients = tape.gradient(outputs, variables, output_gradients=rows)
+            unconnected.update(i for i, gradient in enumerate(gradients) if gradient is None)
+            return k + 1, [s if g is None else s + tf.convert_to_tensor(g) for s, g in zip(sums, gradients)]
+
+        sums = [tf.zeros(variable.shape, variable.dtype) for variable in variables]
+        _, sums = tf.while_loop(lambda k, _: k < count, step, (tf.constant(0), sums), parallel_iterations=1)
+        return [None if i in unconnected else s for i, s in enumerate(sums)]
 
     @staticmethod
     def _replica_share(loss: tf.Tensor) -> tf.Tensor:
@@ -248,6 +384,7 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
         config.update(
             encoder=keras.saving.serialize_keras_object(self.encoder),
             method=keras.saving.serialize_keras_object(self.method),
+            chunk_size=self.chunk_size,
         )
         if self.pair_encoder is not None:
             config["pair_encoder"] = keras.saving.serialize_keras_object(self.pair_encoder)

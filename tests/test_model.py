@@ -321,3 +321,207 @@ def test_data_that_yields_no_batch_is_refused_and_the_step_count_stays():
     with pytest.raises(ValueError, match="fit got no batch to train on"):
         model.fit(nothing, epochs=2, verbose=0)
     assert int(model.optimizer.iterations.numpy()) == 0
+
+
+# Gradient caching: chunk_size.
+
+def plain_encoder(dropout: float = 0.0) -> keras.Model:
+    """Conv-ReLU x 2 and global pooling, without batch norm, with an L2 regulariser on the first kernel."""
+    inputs = keras.Input((12, 12, 1))
+    x = keras.layers.Rescaling(1.0 / 255.0)(inputs)
+    x = keras.layers.Conv2D(8, 3, activation="relu", kernel_regularizer=keras.regularizers.L2(1e-2))(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout)(x)
+    x = keras.layers.Conv2D(16, 3, strides=2, activation="relu")(x)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+
+
+CHUNKED_METHODS = {
+    "simclr": lambda **kw: kc.methods.SimCLR(projection_dim=8, temperature=0.2, projector_batch_norm=False, **kw),
+    "supcon": lambda **kw: kc.methods.SupCon(projection_dim=8, temperature=0.2, projector_batch_norm=False, **kw),
+}
+
+
+def stepped(seed, data, chunk_size, method, encoder=plain_encoder, optimizer=None, pair_encoder=None, steps=1):
+    """A model built from `seed` (the same weights and random state every time), after `steps` steps on `data`."""
+    keras.utils.set_random_seed(seed)
+    model = kc.ContrastiveModel(encoder(), method(), pair_encoder=pair_encoder and pair_encoder(),
+                                chunk_size=chunk_size)
+    model.compile(optimizer=optimizer() if optimizer else keras.optimizers.SGD(0.5))
+    start = [v.numpy() for v in model.trainable_variables]
+    model.history_of_step = model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0).history
+    model.updates = [v.numpy() - s for v, s in zip(model.trainable_variables, start)]
+    return model
+
+
+def assert_same_step(chunked, whole, rtol=1e-5):
+    """Every parameter after the step within `rtol`, and the updates themselves close."""
+    for c, w in zip(chunked.trainable_variables, whole.trainable_variables):
+        np.testing.assert_allclose(c.numpy(), w.numpy(), rtol=rtol, atol=rtol * np.abs(w.numpy()).max(), err_msg=w.path)
+    for c, w, variable in zip(chunked.updates, whole.updates, whole.trainable_variables):
+        np.testing.assert_allclose(c, w, rtol=100 * rtol, atol=100 * rtol * np.abs(w).max(), err_msg=variable.path)
+    assert any(np.abs(u).max() > 0 for u in whole.updates)
+
+
+@pytest.mark.parametrize("name", sorted(CHUNKED_METHODS))
+@pytest.mark.parametrize("chunk_size, block_size", [(3, None), (4, 5), (16, None)])
+def test_a_chunked_step_equals_the_whole_batchs_step_without_batch_norm(seed, rng, name, chunk_size, block_size):
+    data = random_views(rng, batch=10, batches=1, labels=True)  # chunks of 3 and 4 do not divide 10; 16 is one
+    whole = stepped(seed, data, None, CHUNKED_METHODS[name])
+    chunked = stepped(seed, data, chunk_size, lambda: CHUNKED_METHODS[name](block_size=block_size))
+    assert_same_step(chunked, whole)
+    assert chunked.history_of_step.keys() == whole.history_of_step.keys()
+    for metric, values in whole.history_of_step.items():
+        np.testing.assert_allclose(chunked.history_of_step[metric], values, rtol=1e-5, err_msg=metric)
+
+
+def test_a_chunked_two_tower_step_equals_the_whole_batchs(seed, rng):
+    """Images through a CNN, item names through a lookup and an embedding (whose gradient is sparse)."""
+    classes = rng.integers(0, len(ITEMS), size=10)
+    images = rng.uniform(0, 255, size=(10, 12, 12, 1)).astype("float32")
+    data = tf.data.Dataset.from_tensors((images, ITEMS[classes]))
+    whole = stepped(seed, data, None, CHUNKED_METHODS["simclr"], pair_encoder=item_encoder)
+    chunked = stepped(seed, data, 4, CHUNKED_METHODS["simclr"], pair_encoder=item_encoder)
+    assert_same_step(chunked, whole)
+
+
+class FastProjectorSimCLR(kc.methods.SimCLR):
+    """SimCLR whose projector steps 10 times as far."""
+
+    @property
+    def learning_rate_multipliers(self):
+        return [(self.projectors[0].trainable_variables, 10.0)]
+
+
+def test_a_chunked_step_applies_the_methods_learning_rate_multipliers(seed, rng):
+    data = random_views(rng, batch=10, batches=1)
+    fast = lambda: FastProjectorSimCLR(projection_dim=8, projector_batch_norm=False)  # noqa: E731
+    whole = stepped(seed, data, None, fast)
+    chunked = stepped(seed, data, 3, fast)
+    assert_same_step(chunked, whole)
+    plain = stepped(seed, data, 3, lambda: kc.methods.SimCLR(projection_dim=8, projector_batch_norm=False))
+    projector = {id(v) for v in chunked.method.projectors[0].trainable_variables}
+    for variable, fast_update, plain_update in zip(chunked.trainable_variables, chunked.updates, plain.updates):
+        factor = 10.0 if id(variable) in projector else 1.0
+        np.testing.assert_allclose(fast_update, factor * plain_update, rtol=1e-4, atol=1e-4 * np.abs(fast_update).max())
+
+
+class CountingSimCLR(kc.methods.SimCLR):
+    """SimCLR that counts its `after_step` calls in a variable."""
+
+    def build(self, towers):
+        super().build(towers)
+        self.after_steps = self.add_weight(shape=(), initializer="zeros", trainable=False, name="after_steps")
+
+    def after_step(self, towers, results):
+        self.after_steps.assign_add(1.0)
+
+
+def test_metrics_and_after_step_happen_once_per_chunked_step(seed, rng):
+    data = random_views(rng, batch=10, batches=3)
+    counting = lambda: CountingSimCLR(projection_dim=8, projector_batch_norm=False)  # noqa: E731
+    whole = stepped(seed, data, None, counting, steps=3)
+    chunked = stepped(seed, data, 3, counting, steps=3)  # 4 chunks a step
+    assert float(chunked.method.after_steps.numpy()) == float(whole.method.after_steps.numpy()) == 3.0
+    assert float(chunked.loss_tracker.count.numpy()) == 3.0
+    assert int(chunked.optimizer.iterations.numpy()) == 3
+    np.testing.assert_allclose(chunked.history_of_step["loss"], whole.history_of_step["loss"], rtol=1e-5)
+    assert_same_step(chunked, whole, rtol=1e-4)  # three steps of rounding
+
+
+@pytest.fixture
+def float16_policy():
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    yield
+    keras.mixed_precision.set_dtype_policy("float32")
+
+
+@pytest.mark.parametrize("initial_scale, applied", [(2.0**8, True), (2.0**40, False)])
+def test_a_chunked_step_under_loss_scaling_applies_or_skips_as_the_whole_batchs(seed, rng, float16_policy,
+                                                                                 initial_scale, applied):
+    data = random_views(rng, batch=10, batches=1)
+    optimizer = lambda: keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.5), initial_scale=initial_scale)  # noqa: E731,E501
+    whole = stepped(seed, data, None, CHUNKED_METHODS["simclr"], optimizer=optimizer)
+    chunked = stepped(seed, data, 3, CHUNKED_METHODS["simclr"], optimizer=optimizer)
+    assert chunked.encoder.output.dtype == "float16"
+    for model in (whole, chunked):
+        assert int(model.optimizer.iterations.numpy()) == int(applied)
+        assert all(np.all(np.isfinite(v.numpy())) for v in model.trainable_variables)
+    assert float(chunked.optimizer.scale_loss(1.0)) == float(whole.optimizer.scale_loss(1.0))
+    if applied:  # float16 layers round differently on chunks: within float16's precision of the step
+        for c, w in zip(chunked.updates, whole.updates):
+            np.testing.assert_allclose(c, w, rtol=2e-2, atol=2e-2 * np.abs(w).max())
+    else:
+        assert all(np.abs(u).max() == 0 for u in chunked.updates + whole.updates)
+
+
+def test_with_dropout_one_chunk_equals_the_whole_batch_because_the_second_pass_draws_the_same_masks(seed, rng):
+    data = random_views(rng, batch=10, batches=1)
+    dropout = lambda: plain_encoder(dropout=0.5)  # noqa: E731
+    whole = stepped(seed, data, None, CHUNKED_METHODS["simclr"], encoder=dropout)
+    chunked = stepped(seed, data, 10, CHUNKED_METHODS["simclr"], encoder=dropout)
+    assert_same_step(chunked, whole)
+    several = stepped(seed, data, 3, CHUNKED_METHODS["simclr"], encoder=dropout)
+    assert np.isfinite(several.history_of_step["loss"][0])
+
+
+def test_with_batch_norm_each_chunk_updates_the_moving_statistics_once(seed, rng):
+    view_a, view_b = next(iter(random_views(rng, batch=10, batches=1)))
+    data = tf.data.Dataset.from_tensors((view_a, view_b))
+    method = lambda: kc.methods.SimCLR(projection_dim=8)  # noqa: E731 - batch norm in the projector too
+    chunked = stepped(seed, data, 4, method, encoder=tiny_encoder)
+    keras.utils.set_random_seed(seed)
+    reference = kc.ContrastiveModel(tiny_encoder(), method())
+    for start in range(0, 10, 4):  # the chunks through the model before its step, in training mode
+        reference.method.forward(reference.towers, view_a[start:start + 4], view_b[start:start + 4], training=True)
+    moving = [(c, r) for c, r in zip(chunked.non_trainable_variables, reference.non_trainable_variables)
+              if "moving" in c.path]
+    assert len(moving) == 2 * 5  # mean and variance of the encoder's 4 batch norms and the projector's
+    for got, expected in moving:
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6, err_msg=got.path)
+
+
+def test_a_chunked_evaluate_equals_the_whole_batchs(seed, rng):
+    data = random_views(rng, batch=10, batches=2)
+    keras.utils.set_random_seed(seed)
+    whole = kc.ContrastiveModel(tiny_encoder(), kc.methods.SimCLR(projection_dim=8, block_size=7))
+    chunked = kc.ContrastiveModel.from_config(dict(whole.get_config(), chunk_size=3))
+    chunked.set_weights(whole.get_weights())
+    for model in (whole, chunked):
+        model.compile(optimizer="sgd")
+    expected = whole.evaluate(data, return_dict=True, verbose=0)
+    got = chunked.evaluate(data, return_dict=True, verbose=0)
+    for metric, value in expected.items():
+        np.testing.assert_allclose(got[metric], value, rtol=1e-5, err_msg=metric)
+
+
+def test_chunk_size_is_checked_saved_and_loaded(tmp_path, rng):
+    for chunk_size in (0, -2, 2.5, True, "8"):
+        with pytest.raises(ValueError, match=f"chunk_size must be a positive integer, got {chunk_size!r}"):
+            kc.ContrastiveModel(tiny_encoder(), kc.methods.SimCLR(), chunk_size=chunk_size)
+    model = kc.ContrastiveModel(tiny_encoder(), kc.methods.SimCLR(projection_dim=8, block_size=16), chunk_size=4)
+    assert model.get_config()["chunk_size"] == 4 and make_model().get_config()["chunk_size"] is None
+    model.compile(optimizer="adam")
+    model.fit(random_views(rng, batch=8, batches=1), epochs=1, verbose=0)
+    model.save(tmp_path / "chunked.keras")
+    again = kc.load_model(tmp_path / "chunked.keras")
+    assert again.chunk_size == 4 and again.method.block_size == 16
+    images = rng.uniform(0, 255, size=(3, 12, 12, 1)).astype("float32")
+    np.testing.assert_array_equal(again.predict(images, verbose=0), model.predict(images, verbose=0))
+
+
+def test_chunk_size_with_a_method_that_cannot_chunk_names_those_that_can():
+    message = ("chunk_size needs a method that computes its loss from per-example outputs .*MoCo does not; the "
+               "methods that do are PairMargin, SimCLR, SupCon, Triplet")
+    with pytest.raises(ValueError, match=message):
+        kc.ContrastiveModel(tiny_encoder(), kc.methods.MoCo(projection_dim=8, queue_size=16), chunk_size=4)
+
+
+def test_chunk_size_refuses_layers_that_add_losses_when_called(rng):
+    inputs = keras.Input((12, 12, 1))
+    x = keras.layers.Flatten()(inputs)
+    encoder = keras.Model(inputs, keras.layers.Dense(8, activity_regularizer=keras.regularizers.L2(1e-3))(x))
+    model = kc.ContrastiveModel(encoder, kc.methods.SimCLR(projection_dim=8), chunk_size=4)
+    model.compile(optimizer="sgd")
+    with pytest.raises(ValueError, match=r"chunk_size cannot train layers that add losses when called \(1 of them"):
+        model.fit(random_views(rng, batch=8, batches=1), epochs=1, verbose=0)

@@ -6,8 +6,9 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import all_gather_batch
+from keras_contrastive.losses.blockwise import blockwise_cross_entropy
 from keras_contrastive.losses.pair_loss import PairLoss
-from keras_contrastive.validation import check_positive, check_view_pair
+from keras_contrastive.validation import check_optional_positive_int, check_positive, check_view_pair
 
 
 def info_nce_logits(
@@ -34,6 +35,17 @@ def info_nce_logits(
         A tuple `(logits, positives)`: float32 `(n, N + K)` (`(n, N)` without
         negatives) and int32 `(n,)`, where n = N on one device.
     """
+    queries, candidates, positives, temperature = _queries_and_candidates(queries, keys, negatives, temperature)
+    return tf.matmul(queries, candidates, transpose_b=True) / temperature, positives
+
+
+def _queries_and_candidates(queries, keys, negatives, temperature):
+    """The checked, normalised queries and candidates (gathered keys, then negatives), and the positives.
+
+    Returns:
+        `(queries (n, D), candidates (N + K, D), positives (n,),
+        temperature)`, as `info_nce_logits` describes them.
+    """
     temperature = check_positive(temperature, "temperature")
     queries, keys = check_view_pair(queries, keys)
     queries = tf.math.l2_normalize(tf.cast(queries, tf.float32), axis=1)
@@ -47,8 +59,23 @@ def info_nce_logits(
             )
         negatives = tf.math.l2_normalize(tf.cast(negatives, tf.float32), axis=1)
         candidates = tf.concat([candidates, negatives], axis=0)
-    logits = tf.matmul(queries, candidates, transpose_b=True) / temperature
-    return logits, start + tf.range(tf.shape(queries)[0])
+    return queries, candidates, start + tf.range(tf.shape(queries)[0]), temperature
+
+
+def _losses_and_predictions(queries, keys, negatives, temperature, block_size):
+    """Each query's InfoNCE, the index of its most similar candidate, and of its key.
+
+    With `block_size` None from the full matrix of `info_nce_logits`, else
+    from blocks of `block_size` candidate columns (`kc.losses.blockwise`).
+    """
+    block_size = check_optional_positive_int(block_size, "block_size")
+    if block_size is None:
+        logits, positives = info_nce_logits(queries, keys, negatives, temperature)
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits)
+        return losses, tf.argmax(logits, axis=1, output_type=tf.int32), positives
+    queries, candidates, positives, temperature = _queries_and_candidates(queries, keys, negatives, temperature)
+    losses, predictions = blockwise_cross_entropy(queries / temperature, candidates, positives, block_size)
+    return losses, predictions, positives
 
 
 def info_nce_per_anchor(
@@ -56,14 +83,14 @@ def info_nce_per_anchor(
     keys: tf.Tensor,
     negatives: tf.Tensor | None = None,
     temperature: float = 0.2,
+    block_size: int | None = None,
 ) -> tf.Tensor:
     """InfoNCE of each of the N queries: float32 `(N,)`. Args as in `info_nce`.
 
     Under a strategy with several replicas, the `(n,)` losses of this
     replica's queries against the keys of all replicas.
     """
-    logits, positives = info_nce_logits(queries, keys, negatives, temperature)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits)
+    return _losses_and_predictions(queries, keys, negatives, temperature, block_size)[0]
 
 
 def info_nce_and_accuracy(
@@ -71,8 +98,9 @@ def info_nce_and_accuracy(
     keys: tf.Tensor,
     negatives: tf.Tensor | None = None,
     temperature: float = 0.2,
+    block_size: int | None = None,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """InfoNCE and the top-1 accuracy of its softmax, from one similarity matrix.
+    """InfoNCE and the top-1 accuracy of its softmax, from one pass over the similarities.
 
     The accuracy is how often a query's own key is the most similar of its
     N + K candidates. Args as in `info_nce`.
@@ -80,10 +108,9 @@ def info_nce_and_accuracy(
     Returns:
         A tuple of float32 scalars `(loss, accuracy)`.
     """
-    logits, positives = info_nce_logits(queries, keys, negatives, temperature)
-    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits))
-    hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), positives)
-    return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
+    losses, predictions, positives = _losses_and_predictions(queries, keys, negatives, temperature, block_size)
+    hits = tf.equal(predictions, positives)
+    return tf.reduce_mean(losses), tf.reduce_mean(tf.cast(hits, tf.float32))
 
 
 def info_nce(
@@ -91,6 +118,7 @@ def info_nce(
     keys: tf.Tensor,
     negatives: tf.Tensor | None = None,
     temperature: float = 0.2,
+    block_size: int | None = None,
 ) -> tf.Tensor:
     """InfoNCE (MoCo's contrastive loss), the mean over the N queries.
 
@@ -106,12 +134,20 @@ def info_nce(
     candidates, as on one device given the global batch; each replica
     returns the mean over its own queries.
 
+    With `block_size`, the `(N, N + K)` similarity matrix is never held: the
+    keys and negatives are taken `block_size` at a time with a streaming
+    log-sum-exp whose gradient is recomputed block by block (see
+    `kc.losses.blockwise`), for the same value and gradient in
+    `O(N x block_size)` memory.
+
     Args:
         queries: `(N, D)` query embeddings, N >= 2.
         keys: `(N, D)` key embeddings, row `i` the positive of query `i`.
         negatives: Optional `(K, D)` extra negatives.
         temperature: A positive number (MoCo v2's 0.2 by default); lower
             values sharpen the softmax.
+        block_size: None for the full matrix, or the number of candidate
+            columns (keys, then negatives) per block, a positive int.
 
     Returns:
         A float32 scalar.
@@ -119,8 +155,9 @@ def info_nce(
     Example:
     >>> q = tf.random.normal((8, 16)); queue = tf.random.normal((64, 16))
     >>> loss = info_nce(q, q + 0.1 * tf.random.normal((8, 16)), queue, 0.2)
+    >>> blockwise = info_nce(q, q + 0.1, queue, 0.2, block_size=16)
     """
-    return tf.reduce_mean(info_nce_per_anchor(queries, keys, negatives, temperature))
+    return tf.reduce_mean(info_nce_per_anchor(queries, keys, negatives, temperature, block_size))
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -132,6 +169,8 @@ class InfoNCE(PairLoss):
 
     Args:
         temperature: A positive number.
+        block_size: None for the full similarity matrix, or key columns per
+            block (see `info_nce`).
         name: The loss's name.
         **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
@@ -139,8 +178,9 @@ class InfoNCE(PairLoss):
     >>> value = InfoNCE(temperature=0.2)(None, tf.random.normal((4, 2, 8)))
     """
 
-    def __init__(self, temperature: float = 0.2, name: str = "info_nce", **kwargs):
+    def __init__(self, temperature: float = 0.2, block_size: int | None = None, name: str = "info_nce", **kwargs):
         super().__init__(
             info_nce_per_anchor, name, per_example=True, uses_labels=False,
-            temperature=check_positive(temperature, "temperature"), **kwargs,
+            temperature=check_positive(temperature, "temperature"),
+            block_size=check_optional_positive_int(block_size, "block_size"), **kwargs,
         )

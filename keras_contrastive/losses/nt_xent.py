@@ -6,8 +6,9 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import all_gather_pairs
+from keras_contrastive.losses.blockwise import blockwise_cross_entropy
 from keras_contrastive.losses.pair_loss import PairLoss
-from keras_contrastive.validation import check_positive, check_view_pair
+from keras_contrastive.validation import check_optional_positive_int, check_positive, check_view_pair
 
 # Added to an anchor's similarity with itself so that softmax gives it zero
 # weight; finite (unlike -inf) so that no NaN can appear in any gradient.
@@ -43,6 +44,19 @@ def nt_xent_logits(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1) -> 
         where n = N on one device and n is the replica's batch size under a
         strategy with N the global batch size.
     """
+    anchors, candidates, selves, positives, temperature = _anchors_and_candidates(z_a, z_b, temperature)
+    logits = tf.matmul(anchors, candidates, transpose_b=True) / temperature
+    logits -= _SELF_SIMILARITY_OFFSET * tf.one_hot(selves, tf.shape(candidates)[0], dtype=tf.float32)
+    return logits, positives
+
+
+def _anchors_and_candidates(z_a, z_b, temperature):
+    """The checked, normalised anchors and (gathered) candidates, each anchor's own column and its positive.
+
+    Returns:
+        `(anchors (2n, D), candidates (2N, D), selves (2n,), positives (2n,),
+        temperature)`, as `nt_xent_logits` describes them.
+    """
     temperature = check_positive(temperature, "temperature")
     z_a, z_b = check_view_pair(z_a, z_b)
     z_a = tf.math.l2_normalize(tf.cast(z_a, tf.float32), axis=1)
@@ -53,29 +67,49 @@ def nt_xent_logits(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1) -> 
     anchors = tf.concat([z_a, z_b], axis=0)
     candidates = tf.concat([global_a, global_b], axis=0)
     selves = tf.concat([own, own + global_n], axis=0)
-    logits = tf.matmul(anchors, candidates, transpose_b=True) / temperature
-    logits -= _SELF_SIMILARITY_OFFSET * tf.one_hot(selves, 2 * global_n, dtype=tf.float32)
     positives = tf.concat([own + global_n, own], axis=0)
-    return logits, positives
+    return anchors, candidates, selves, positives, temperature
 
 
-def nt_xent_per_anchor(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1) -> tf.Tensor:
+def _losses_and_predictions(z_a, z_b, temperature, block_size) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Each anchor's NT-Xent, the index of its most similar candidate, and of its positive.
+
+    With `block_size` None from the full matrix of `nt_xent_logits`, else
+    from blocks of `block_size` candidate columns (`kc.losses.blockwise`).
+    """
+    block_size = check_optional_positive_int(block_size, "block_size")
+    if block_size is None:
+        logits, positives = nt_xent_logits(z_a, z_b, temperature)
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits)
+        return losses, tf.argmax(logits, axis=1, output_type=tf.int32), positives
+    anchors, candidates, selves, positives, temperature = _anchors_and_candidates(z_a, z_b, temperature)
+    losses, predictions = blockwise_cross_entropy(anchors / temperature, candidates, positives, block_size,
+                                                  excluded=selves)
+    return losses, predictions, positives
+
+
+def nt_xent_per_anchor(
+    z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1, block_size: int | None = None
+) -> tf.Tensor:
     """NT-Xent of each of the 2N anchors: float32 `(2N,)`, view a's anchors first.
 
     Args and shapes as in `nt_xent`. Under a strategy with several replicas,
     the `(2n,)` losses of this replica's anchors against the global batch.
     """
-    logits, positives = nt_xent_logits(z_a, z_b, temperature)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits)
+    return _losses_and_predictions(z_a, z_b, temperature, block_size)[0]
 
 
-def nt_xent_per_example(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1) -> tf.Tensor:
+def nt_xent_per_example(
+    z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1, block_size: int | None = None
+) -> tf.Tensor:
     """The mean of the losses of each example's two anchors: float32 `(N,)`. Args as in `nt_xent`."""
-    return tf.reduce_mean(tf.reshape(nt_xent_per_anchor(z_a, z_b, temperature), (2, -1)), axis=0)
+    return tf.reduce_mean(tf.reshape(nt_xent_per_anchor(z_a, z_b, temperature, block_size), (2, -1)), axis=0)
 
 
-def nt_xent_and_accuracy(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1) -> tuple[tf.Tensor, tf.Tensor]:
-    """NT-Xent and the top-1 accuracy of its softmax, from one similarity matrix.
+def nt_xent_and_accuracy(
+    z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1, block_size: int | None = None
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """NT-Xent and the top-1 accuracy of its softmax, from one pass over the similarities.
 
     The accuracy is how often an anchor's positive is the most similar of its
     2N - 1 candidates. Args as in `nt_xent`.
@@ -83,13 +117,12 @@ def nt_xent_and_accuracy(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.
     Returns:
         A tuple of float32 scalars `(loss, accuracy)`.
     """
-    logits, positives = nt_xent_logits(z_a, z_b, temperature)
-    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits))
-    hits = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), positives)
-    return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
+    losses, predictions, positives = _losses_and_predictions(z_a, z_b, temperature, block_size)
+    hits = tf.equal(predictions, positives)
+    return tf.reduce_mean(losses), tf.reduce_mean(tf.cast(hits, tf.float32))
 
 
-def nt_xent(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1) -> tf.Tensor:
+def nt_xent(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1, block_size: int | None = None) -> tf.Tensor:
     """SimCLR's NT-Xent loss, the mean over all 2N anchors.
 
     Both batches are L2-normalised, so similarities are cosines. For each
@@ -102,10 +135,19 @@ def nt_xent(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1) -> tf.Tens
     against the global batch, and the mean of the replicas' values (equal
     batch sizes) is the single-device loss on the global batch.
 
+    With `block_size`, the `(2N, 2N)` similarity matrix is never held: the
+    candidates are taken `block_size` columns at a time with a streaming
+    log-sum-exp, and the backward pass recomputes each block (see
+    `kc.losses.blockwise`). The value and gradient are those of the full
+    matrix, in `O(N x block_size)` memory instead of `O(N^2)`, for about a
+    third more arithmetic.
+
     Args:
         z_a: `(N, D)` embeddings (projections) of the first views, N >= 2.
         z_b: `(N, D)` embeddings of the second views, same shape as `z_a`.
         temperature: A positive number; lower values sharpen the softmax.
+        block_size: None for the full matrix, or the number of candidate
+            columns per block (a positive int; 2N or more is one block).
 
     Returns:
         A float32 scalar.
@@ -115,8 +157,9 @@ def nt_xent(z_a: tf.Tensor, z_b: tf.Tensor, temperature: float = 0.1) -> tf.Tens
     >>> float(nt_xent(z_a, z_b, temperature=0.1)) < float(
     ...     nt_xent(z_a, tf.random.normal((8, 16)), temperature=0.1))
     True
+    >>> blockwise = nt_xent(z_a, z_b, temperature=0.1, block_size=4)  # the same value, in blocks
     """
-    return tf.reduce_mean(nt_xent_per_anchor(z_a, z_b, temperature))
+    return tf.reduce_mean(nt_xent_per_anchor(z_a, z_b, temperature, block_size))
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -131,16 +174,19 @@ class NTXent(PairLoss):
 
     Args:
         temperature: A positive number.
+        block_size: None for the full similarity matrix, or candidate
+            columns per block (see `nt_xent`).
         name: The loss's name.
         **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
     Example:
-    >>> loss = NTXent(temperature=0.2)
+    >>> loss = NTXent(temperature=0.2, block_size=1024)
     >>> value = loss(None, tf.random.normal((4, 2, 8)))
     """
 
-    def __init__(self, temperature: float = 0.1, name: str = "nt_xent", **kwargs):
+    def __init__(self, temperature: float = 0.1, block_size: int | None = None, name: str = "nt_xent", **kwargs):
         super().__init__(
             nt_xent_per_example, name, per_example=True, uses_labels=False,
-            temperature=check_positive(temperature, "temperature"), **kwargs,
+            temperature=check_positive(temperature, "temperature"),
+            block_size=check_optional_positive_int(block_size, "block_size"), **kwargs,
         )

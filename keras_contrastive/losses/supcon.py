@@ -6,14 +6,20 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import all_gather_batch, all_gather_pairs
+from keras_contrastive.losses.blockwise import streaming_logsumexp
 from keras_contrastive.losses.pair_loss import PairLoss
-from keras_contrastive.validation import check_labels, check_positive, check_view_pair
+from keras_contrastive.validation import check_labels, check_optional_positive_int, check_positive, check_view_pair
 
 
 def supcon_per_anchor(
-    features_a: tf.Tensor, features_b: tf.Tensor, labels: tf.Tensor, temperature: float = 0.1
+    features_a: tf.Tensor,
+    features_b: tf.Tensor,
+    labels: tf.Tensor,
+    temperature: float = 0.1,
+    block_size: int | None = None,
 ) -> tf.Tensor:
     """SupCon of each of the 2N anchors: float32 `(2N,)`, view a's anchors first. Args as in `supcon`."""
+    block_size = check_optional_positive_int(block_size, "block_size")
     temperature = check_positive(temperature, "temperature")
     features_a, features_b = check_view_pair(features_a, features_b)
     labels = check_labels(labels, features_a, "SupCon")
@@ -25,12 +31,15 @@ def supcon_per_anchor(
     own = start + tf.range(tf.shape(z_a)[0])
     anchors = tf.concat([z_a, z_b], axis=0)
     candidates = tf.concat([global_a, global_b], axis=0)
+    selves = tf.concat([own, own + global_n], axis=0)
+    candidate_labels = tf.concat([global_labels, global_labels], axis=0)
+    if block_size is not None:
+        return _blockwise_per_anchor(anchors / temperature, candidates, candidate_labels, selves, block_size)
     logits = tf.matmul(anchors, candidates, transpose_b=True) / temperature
-    is_self = tf.cast(tf.one_hot(tf.concat([own, own + global_n], axis=0), 2 * global_n), tf.bool)
+    is_self = tf.cast(tf.one_hot(selves, 2 * global_n), tf.bool)
     # -inf drops the anchor from its own denominator with zero gradient.
     log_denominators = tf.reduce_logsumexp(tf.where(is_self, -float("inf"), logits), axis=1, keepdims=True)
     anchor_labels = tf.concat([labels, labels], axis=0)
-    candidate_labels = tf.concat([global_labels, global_labels], axis=0)
     positives = tf.logical_and(
         tf.equal(anchor_labels[:, None], candidate_labels[None, :]), tf.logical_not(is_self)
     )
@@ -38,15 +47,43 @@ def supcon_per_anchor(
     return -tf.reduce_sum(log_probabilities, axis=1) / tf.reduce_sum(tf.cast(positives, tf.float32), axis=1)
 
 
+def _blockwise_per_anchor(rows, candidates, candidate_labels, selves, block_size: int) -> tf.Tensor:
+    """SupCon of each anchor without the `(2n, 2N)` matrix: a streaming denominator, and positives by class.
+
+    The denominator is `kc.losses.blockwise.streaming_logsumexp` over every
+    candidate but the anchor itself. The mean logit of the positives is the
+    anchor's dot product with the sum of its class's candidates less itself,
+    over their count less one: `O(N x D)`, however many positives.
+    """
+    log_denominators, _ = streaming_logsumexp(rows, candidates, block_size, excluded=selves)
+    classes, class_of = tf.unique(candidate_labels)
+    sums = tf.math.unsorted_segment_sum(candidates, class_of, tf.size(classes))
+    counts = tf.math.unsorted_segment_sum(tf.ones_like(class_of, tf.float32), class_of, tf.size(classes))
+    anchor_class = tf.gather(class_of, selves)
+    positive_sums = tf.gather(sums, anchor_class) - tf.gather(candidates, selves)
+    mean_positive_logits = tf.reduce_sum(rows * positive_sums, axis=1) / (tf.gather(counts, anchor_class) - 1.0)
+    return log_denominators - mean_positive_logits
+
+
 def supcon_per_example(
-    features_a: tf.Tensor, features_b: tf.Tensor, labels: tf.Tensor, temperature: float = 0.1
+    features_a: tf.Tensor,
+    features_b: tf.Tensor,
+    labels: tf.Tensor,
+    temperature: float = 0.1,
+    block_size: int | None = None,
 ) -> tf.Tensor:
     """The mean of each example's two anchors' SupCon: float32 `(N,)`. Args as in `supcon`."""
-    per_anchor = supcon_per_anchor(features_a, features_b, labels, temperature)
+    per_anchor = supcon_per_anchor(features_a, features_b, labels, temperature, block_size)
     return tf.reduce_mean(tf.reshape(per_anchor, (2, -1)), axis=0)
 
 
-def supcon(features_a: tf.Tensor, features_b: tf.Tensor, labels: tf.Tensor, temperature: float = 0.1) -> tf.Tensor:
+def supcon(
+    features_a: tf.Tensor,
+    features_b: tf.Tensor,
+    labels: tf.Tensor,
+    temperature: float = 0.1,
+    block_size: int | None = None,
+) -> tf.Tensor:
     """The supervised contrastive loss L_out, the mean over all 2N anchors.
 
     The 2N features of both views are L2-normalised. Every other feature
@@ -63,12 +100,20 @@ def supcon(features_a: tf.Tensor, features_b: tf.Tensor, labels: tf.Tensor, temp
     gathered as in `nt_xent`) and each replica returns the mean over its own
     2n anchors.
 
+    With `block_size`, the `(2N, 2N)` similarity matrix is never held: the
+    denominators stream over blocks of `block_size` candidate columns, with
+    the gradient recomputed block by block (see `kc.losses.blockwise`), and
+    the positives' mean logit comes from per-class sums of the features; the
+    value and gradient are the full matrix's, in `O(N x block_size)` memory.
+
     Args:
         features_a: `(N, D)` projections of the first views, N >= 2.
         features_b: `(N, D)` projections of the second views, same shape.
         labels: `(N,)` integer class labels, shared by both views; any
             integer dtype (they are compared, never cast).
         temperature: A positive number.
+        block_size: None for the full matrix, or the number of candidate
+            columns per block, a positive int.
 
     Returns:
         A float32 scalar.
@@ -79,8 +124,9 @@ def supcon(features_a: tf.Tensor, features_b: tf.Tensor, labels: tf.Tensor, temp
     Example:
     >>> z_a, z_b = tf.random.normal((8, 16)), tf.random.normal((8, 16))
     >>> loss = supcon(z_a, z_b, tf.constant([0, 1, 0, 1, 2, 2, 3, 3]), 0.1)
+    >>> blockwise = supcon(z_a, z_b, tf.constant([0, 1, 0, 1, 2, 2, 3, 3]), 0.1, block_size=4)
     """
-    return tf.reduce_mean(supcon_per_anchor(features_a, features_b, labels, temperature))
+    return tf.reduce_mean(supcon_per_anchor(features_a, features_b, labels, temperature, block_size))
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -93,6 +139,8 @@ class SupConLoss(PairLoss):
 
     Args:
         temperature: A positive number.
+        block_size: None for the full similarity matrix, or candidate
+            columns per block (see `supcon`).
         name: The loss's name.
         **kwargs: `reduction` and `dtype`, as in `keras.losses.Loss`.
 
@@ -100,8 +148,9 @@ class SupConLoss(PairLoss):
     >>> value = SupConLoss(0.1)(tf.constant([0, 1, 0, 1]), tf.random.normal((4, 2, 8)))
     """
 
-    def __init__(self, temperature: float = 0.1, name: str = "supcon", **kwargs):
+    def __init__(self, temperature: float = 0.1, block_size: int | None = None, name: str = "supcon", **kwargs):
         super().__init__(
             supcon_per_example, name, per_example=True, uses_labels=True,
-            temperature=check_positive(temperature, "temperature"), **kwargs,
+            temperature=check_positive(temperature, "temperature"),
+            block_size=check_optional_positive_int(block_size, "block_size"), **kwargs,
         )

@@ -16,7 +16,9 @@ class IdentityMethod(ProjectionMethod):
     example itself, so the only positive of a view is the other view of its
     example. Labels are checked (integer, one per example) before use and
     keep their dtype. Subclasses implement `loss_from_identities`.
-    `embedding_std` of the projections shows collapse.
+    `embedding_std` of the projections shows collapse. The loss is a
+    function of the projections that `forward` returns, so these methods
+    support chunking (see `Method`).
 
     Args:
         projection_dim, hidden_dim, num_layers: The projectors' shape.
@@ -44,8 +46,8 @@ class IdentityMethod(ProjectionMethod):
         """The loss of `(N, D)` unit projections of both views and the `(N,)` identities they share."""
         raise NotImplementedError(f"{type(self).__name__} must implement loss_from_identities.")
 
-    def compute_loss_and_metrics(self, towers, view_a, view_b, labels=None, training=False) -> dict[str, tf.Tensor]:
-        z_a, z_b = self.project(towers, view_a, view_b, training)
+    def loss_from_outputs(self, outputs, labels=None) -> dict[str, tf.Tensor]:
+        z_a, z_b = outputs
         if self.use_labels:
             identities = check_labels(labels, z_a, type(self).__name__)
         else:

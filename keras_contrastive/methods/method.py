@@ -44,6 +44,14 @@ class Method(keras.layers.Layer):
     `requires_labels`. Heads are lists with one network per distinct encoder
     (`towers.encoders`), so that the method works for a siamese model and for
     two towers alike.
+
+    A method whose loss is a function of per-example outputs of its networks
+    (SimCLR's and SupCon's projections, say) may implement `forward` and
+    `loss_from_outputs` instead of `compute_loss_and_metrics`, which is then
+    their composition. Such a method supports gradient caching
+    (`ContrastiveModel(..., chunk_size=...)`): the model runs `forward` on
+    chunks of the batch, `loss_from_outputs` on all of their outputs, and
+    takes the parameters' gradients chunk by chunk (see `supports_chunking`).
     """
 
     #: Names of the extra scalars `compute_loss_and_metrics` returns besides "loss".
@@ -104,7 +112,49 @@ class Method(keras.layers.Layer):
             name in `metric_names`; it may hold further tensors that
             `after_step` needs (MoCo's keys, say), which are not logged.
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement compute_loss_and_metrics.")
+        if not self.supports_chunking():
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement compute_loss_and_metrics, or forward and loss_from_outputs."
+            )
+        return self.loss_from_outputs(self.forward(towers, view_a, view_b, training), labels)
+
+    def forward(self, towers: Towers, view_a: tf.Tensor, view_b: tf.Tensor, training: bool = False):
+        """The outputs of the method's networks that its loss takes, one row per example.
+
+        Implemented, with `loss_from_outputs`, by the methods that support
+        chunking. Each example's outputs may depend only on that example
+        (and on batch statistics, which chunking computes per chunk), and
+        `forward` changes no state but the layers' own (batch norm's moving
+        statistics, random seeds).
+
+        Args:
+            towers: The model's encoders.
+            view_a: A batch of first views (a chunk of the batch, when chunking).
+            view_b: The second views of the same examples.
+            training: The layers' mode (batch norm, dropout).
+
+        Returns:
+            A nest (tuple, dict) of tensors whose first dimension is the
+            number of examples in `view_a`, e.g. the projections `(z_a, z_b)`.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward.")
+
+    def loss_from_outputs(self, outputs, labels: tf.Tensor | None = None) -> dict[str, tf.Tensor]:
+        """The loss and metrics of the whole batch from `forward`'s outputs, concatenated over chunks.
+
+        Args:
+            outputs: What `forward` returned, for the whole batch.
+            labels: `(N,)` integer class labels, or None for unlabelled batches.
+
+        Returns:
+            What `compute_loss_and_metrics` returns.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement loss_from_outputs.")
+
+    @classmethod
+    def supports_chunking(cls) -> bool:
+        """Whether the method implements `forward` and `loss_from_outputs`, which gradient caching needs."""
+        return cls.forward is not Method.forward and cls.loss_from_outputs is not Method.loss_from_outputs
 
     def after_step(self, towers: Towers, results: dict[str, tf.Tensor]) -> None:
         """Updates state after each optimizer step, from this step's `results`.

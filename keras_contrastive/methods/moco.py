@@ -9,7 +9,7 @@ from keras_contrastive.losses.info_nce import info_nce_and_accuracy
 from keras_contrastive.methods.embedding_queue import EmbeddingQueue
 from keras_contrastive.methods.momentum_method import MomentumMethod
 from keras_contrastive.towers import Towers
-from keras_contrastive.validation import check_positive, check_positive_int
+from keras_contrastive.validation import check_optional_positive_int, check_positive, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -38,6 +38,8 @@ class MoCo(MomentumMethod):
         queue_size: Keys kept as negatives; at least the keys of one step
             (the batch, twice the batch when symmetric).
         symmetric: Whether to use both views as queries.
+        block_size: None for InfoNCE's full similarity matrix, or the number
+            of candidate columns (keys, then the queue) per block.
 
     Example:
     >>> model = ContrastiveModel(small_cnn((28, 28, 1)), MoCo(queue_size=4096))
@@ -56,12 +58,14 @@ class MoCo(MomentumMethod):
         total_steps: int | None = None,
         queue_size: int = 4096,
         symmetric: bool = False,
+        block_size: int | None = None,
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, momentum, total_steps, **kwargs)
         self.temperature = check_positive(temperature, "temperature")
         self.queue_size = check_positive_int(queue_size, "queue_size")
         self.symmetric = bool(symmetric)
+        self.block_size = check_optional_positive_int(block_size, "block_size")
 
     def build(self, towers: Towers) -> None:
         super().build(towers)
@@ -73,14 +77,14 @@ class MoCo(MomentumMethod):
         if self.symmetric:
             q_a, q_b = self.project(towers, view_a, view_b, training)
             k_a, k_b = self.target_project(view_a, view_b, training)
-            loss_a, accuracy_a = info_nce_and_accuracy(q_a, k_b, negatives, self.temperature)
-            loss_b, accuracy_b = info_nce_and_accuracy(q_b, k_a, negatives, self.temperature)
+            loss_a, accuracy_a = info_nce_and_accuracy(q_a, k_b, negatives, self.temperature, self.block_size)
+            loss_b, accuracy_b = info_nce_and_accuracy(q_b, k_a, negatives, self.temperature, self.block_size)
             loss, accuracy = (loss_a + loss_b) / 2.0, (accuracy_a + accuracy_b) / 2.0
             keys = [k_a, k_b]
         else:
             _, queries = towers.forward_side(0, view_a, training, [self.projectors])
             k_b = self.target_project_side(1, view_b, training)
-            loss, accuracy = info_nce_and_accuracy(queries, k_b, negatives, self.temperature)
+            loss, accuracy = info_nce_and_accuracy(queries, k_b, negatives, self.temperature, self.block_size)
             keys = [k_b]
         return {"loss": loss, "contrastive_accuracy": accuracy, "keys": keys}
 
@@ -91,5 +95,6 @@ class MoCo(MomentumMethod):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(temperature=self.temperature, queue_size=self.queue_size, symmetric=self.symmetric)
+        config.update(temperature=self.temperature, queue_size=self.queue_size, symmetric=self.symmetric,
+                      block_size=self.block_size)
         return config

@@ -41,6 +41,8 @@ class NNCLR(ProjectionMethod):
         temperature: InfoNCE temperature, a positive number (0.1 in the paper).
         support_set_size: Projections kept to draw neighbours from; at least
             the batch size.
+        block_size: None for InfoNCE's full similarity matrices, or the
+            number of candidate columns per block.
 
     Example:
     >>> model = ContrastiveModel(small_cnn((28, 28, 1)), NNCLR(support_set_size=8192))
@@ -56,12 +58,14 @@ class NNCLR(ProjectionMethod):
         predictor_hidden_dim: int | None = None,
         temperature: float = 0.1,
         support_set_size: int = 8192,
+        block_size: int | None = None,
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, **kwargs)
         self.predictor_hidden_dim = check_optional_positive_int(predictor_hidden_dim, "predictor_hidden_dim")
         self.temperature = check_positive(temperature, "temperature")
         self.support_set_size = check_positive_int(support_set_size, "support_set_size")
+        self.block_size = check_optional_positive_int(block_size, "block_size")
 
     def build(self, towers: Towers) -> None:
         super().build(towers)
@@ -90,7 +94,7 @@ class NNCLR(ProjectionMethod):
         unit_a, unit_b = (tf.stop_gradient(tf.math.l2_normalize(tf.cast(z, tf.float32), axis=1)) for z in (z_a, z_b))
         neighbours_a, neighbours_b = self.nearest_neighbours(unit_a), self.nearest_neighbours(unit_b)
         terms = [
-            info_nce_and_accuracy(queries, keys, None, self.temperature)
+            info_nce_and_accuracy(queries, keys, None, self.temperature, self.block_size)
             for queries, keys in (
                 (neighbours_a, p_b), (p_b, neighbours_a), (neighbours_b, p_a), (p_a, neighbours_b)
             )
@@ -110,5 +114,6 @@ class NNCLR(ProjectionMethod):
             predictor_hidden_dim=self.predictor_hidden_dim,
             temperature=self.temperature,
             support_set_size=self.support_set_size,
+            block_size=self.block_size,
         )
         return config

@@ -19,13 +19,19 @@ class ProjectionMethod(Method):
     the heads' form with the class attributes `projector_batch_norm` and
     `projector_output_batch_norm`, extend `build` for further heads or
     state, and implement `compute_loss_and_metrics`, usually starting from
-    `project`.
+    `project`, or `loss_from_outputs` of the projections that `forward`
+    returns, which lets the method chunk (see `Method`).
 
     Args:
         projection_dim: Width of the projection the loss sees.
         hidden_dim: Width of the heads' hidden layers; by default each
             encoder's embedding width (`default_hidden_dim`).
         num_layers: Dense layers in each head.
+        projector_batch_norm: Whether the projectors' hidden layers are
+            batch-normalised; None for the method's own choice (the class
+            attribute). False makes the heads free of batch statistics, so
+            that a chunked step equals the whole batch's when the encoder
+            has no batch norm either.
     """
 
     #: Whether the projectors' hidden layers are batch-normalised.
@@ -38,12 +44,15 @@ class ProjectionMethod(Method):
         projection_dim: int = 128,
         hidden_dim: int | None = None,
         num_layers: int = 2,
+        projector_batch_norm: bool | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.projection_dim = check_positive_int(projection_dim, "projection_dim")
         self.hidden_dim = check_optional_positive_int(hidden_dim, "hidden_dim")
         self.num_layers = check_positive_int(num_layers, "num_layers")
+        if projector_batch_norm is not None:
+            self.projector_batch_norm = bool(projector_batch_norm)
 
     def default_hidden_dim(self, embedding_dim: int) -> int:
         """The heads' hidden width when `hidden_dim` is None: the encoder's embedding width."""
@@ -78,12 +87,17 @@ class ProjectionMethod(Method):
         _, projections = towers.forward(view_a, view_b, training, [self.projectors])
         return projections
 
+    def forward(self, towers: Towers, view_a, view_b, training: bool = False) -> tuple[tf.Tensor, tf.Tensor]:
+        """`project`: the outputs `loss_from_outputs` takes, for the methods that implement it."""
+        return self.project(towers, view_a, view_b, training)
+
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(
             projection_dim=self.projection_dim,
             hidden_dim=self.hidden_dim,
             num_layers=self.num_layers,
+            projector_batch_norm=self.projector_batch_norm,
         )
         return config
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_contrastive.losses.supcon import supcon
 from keras_contrastive.methods.identity_method import IdentityMethod
-from keras_contrastive.validation import check_positive
+from keras_contrastive.validation import check_optional_positive_int, check_positive
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -18,6 +18,7 @@ class SupCon(IdentityMethod):
     projections has as positives every other view of the same class, and
     the rest of the batch as negatives. Batches must carry labels
     (`make_views` passes them along when the data set yields labels).
+    SupCon supports chunking (`ContrastiveModel(..., chunk_size=...)`).
 
     Args:
         projection_dim: Width of the projection (128 in the paper).
@@ -27,10 +28,15 @@ class SupCon(IdentityMethod):
         temperature: A positive float (0.1 in the paper).
         use_labels: False makes the views of an image the only positives,
             which is SimCLR.
+        block_size: None for the full similarity matrix, or the number of
+            candidate columns per block (see `kc.losses.supcon`).
+        **kwargs: `projector_batch_norm` (see `ProjectionMethod`) and the
+            layer's `name`.
 
     Example:
     >>> views = kc.data.make_views(kc.data.load("fashion_mnist", with_labels=True), augment)
     >>> model = ContrastiveModel(small_cnn((28, 28, 1)), SupCon(temperature=0.1))
+    >>> large = ContrastiveModel(small_cnn((28, 28, 1)), SupCon(block_size=4096), chunk_size=1024)
     """
 
     def __init__(
@@ -40,15 +46,17 @@ class SupCon(IdentityMethod):
         num_layers: int = 2,
         temperature: float = 0.1,
         use_labels: bool = True,
+        block_size: int | None = None,
         **kwargs,
     ):
         super().__init__(projection_dim, hidden_dim, num_layers, use_labels, **kwargs)
         self.temperature = check_positive(temperature, "temperature")
+        self.block_size = check_optional_positive_int(block_size, "block_size")
 
     def loss_from_identities(self, z_a, z_b, identities) -> tf.Tensor:
-        return supcon(z_a, z_b, identities, temperature=self.temperature)
+        return supcon(z_a, z_b, identities, temperature=self.temperature, block_size=self.block_size)
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config["temperature"] = self.temperature
+        config.update(temperature=self.temperature, block_size=self.block_size)
         return config

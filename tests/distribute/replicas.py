@@ -11,6 +11,10 @@ process. CHECKS is one or more of these, separated by commas:
   Twins, VICReg and the pair margin loss under `MirroredStrategy` on 2 logical CPUs; per replica,
   its losses and the gradients of its share of the global loss with respect
   to its inputs.
+- `blockwise`: NT-Xent, InfoNCE (with a queue of negatives) and SupCon with
+  `block_size` under `MirroredStrategy` on 2 logical CPUs, compiled; per
+  replica, its losses, accuracies and the gradients of its share of the
+  global loss with respect to its embeddings.
 - `queue`: an `EmbeddingQueue` enqueued on 2 replicas with different
   batches; each replica's copy of its rows, pointer and fill count.
 - `overflow`: the model's agreement between replicas on skipping a step
@@ -178,6 +182,55 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     return outputs
 
 
+def check_blockwise(tf, strategy, inputs: dict) -> dict:
+    """The blockwise losses on each replica's slice (`sizes`) of one global batch, with `block_size`.
+
+    Inputs `z_a`, `z_b`, `negatives`, `labels`, `sizes`, `temperature`,
+    `block_size`; outputs per replica `{loss}_per_anchor_{r}`,
+    `{loss}_gradient_{a,b}_{r}` (of the replica's share of the global mean:
+    its losses' sum over all anchors) and `{loss}_accuracy_{r}` for loss
+    `nt_xent` and `info_nce` (`z_a` the queries, `z_b` the keys), and the
+    same but the accuracy for `supcon`.
+    """
+    from keras_contrastive.losses.info_nce import info_nce_and_accuracy, info_nce_per_anchor
+    from keras_contrastive.losses.nt_xent import nt_xent_and_accuracy, nt_xent_per_anchor
+    from keras_contrastive.losses.supcon import supcon_per_anchor
+
+    temperature, block_size = float(inputs["temperature"]), int(inputs["block_size"])
+    sizes = inputs["sizes"].tolist()
+    global_n = float(sum(sizes))
+    slices = [_split(inputs[name], sizes) for name in ("z_a", "z_b", "labels")]
+    local = strategy.experimental_distribute_values_from_function(
+        lambda context: tuple(tf.constant(s[context.replica_id_in_sync_group]) for s in slices)
+    )
+    negatives = tf.constant(inputs["negatives"])
+    losses = {
+        "nt_xent": (lambda a, b, labels: nt_xent_per_anchor(a, b, temperature, block_size), 2 * global_n),
+        "info_nce": (lambda a, b, labels: info_nce_per_anchor(a, b, negatives, temperature, block_size), global_n),
+        "supcon": (lambda a, b, labels: supcon_per_anchor(a, b, labels, temperature, block_size), 2 * global_n),
+    }
+
+    def replica_step(z_a, z_b, labels):
+        results = {}
+        for name, (loss, anchors) in losses.items():
+            with tf.GradientTape() as tape:
+                tape.watch([z_a, z_b])
+                per_anchor = loss(z_a, z_b, labels)
+                share = tf.reduce_sum(per_anchor) / anchors
+            results[f"{name}_per_anchor"] = per_anchor
+            results[f"{name}_gradient_a"], results[f"{name}_gradient_b"] = tape.gradient(share, [z_a, z_b])
+        results["nt_xent_accuracy"] = nt_xent_and_accuracy(z_a, z_b, temperature, block_size)[1]
+        results["info_nce_accuracy"] = info_nce_and_accuracy(z_a, z_b, negatives, temperature, block_size)[1]
+        return results
+
+    results = tf.function(lambda: strategy.run(replica_step, args=local))()
+    outputs = {}
+    for name, value in results.items():
+        for replica, part in enumerate(strategy.experimental_local_results(value)):
+            outputs[f"{name}_{replica}"] = part.numpy()
+    return outputs
+
+
 def check_queue(tf, strategy, inputs: dict) -> dict:
     """Enqueues `batch_{step}_{replica}` on each replica for every step into a queue of `size` rows.
 
@@ -331,7 +384,8 @@ def main(checks: str, inputs_path: str, outputs_path: str) -> None:
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with np.load(inputs_path) as stored:
         inputs = dict(stored)
-    known = {"nt_xent": check_nt_xent, "gathered_losses": check_gathered_losses, "queue": check_queue,
+    known = {"nt_xent": check_nt_xent, "gathered_losses": check_gathered_losses, "blockwise": check_blockwise,
+             "queue": check_queue,
              "overflow": check_overflow, "fit": check_fit, "upstream_loss_scaling": check_upstream_loss_scaling,
              "upstream_multi_worker": check_upstream_multi_worker}
     outputs = {}
