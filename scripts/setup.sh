@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything the demo and the tests need, once: a virtual environment
 # in .venv with the package and its test dependencies, and (as root, on Debian)
-# the Fashion-MNIST files that the real-data tests train on. Safe to re-run.
+# the Fashion-MNIST files and clip-art pictures that the real-data tests read.
+# Safe to re-run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
@@ -22,12 +23,20 @@ if [ ! -e "$STAMP" ]; then
   .venv/bin/pip install --quiet --no-deps "tensorflow-serving-api==2.21.*"
   rm -f .venv/.installed-* && touch "$STAMP"
 fi
-if [ "${1:-}" = "--with-fashion-mnist" ] && [ ! -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "==> installing Debian's dataset-fashion-mnist"
-    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null
-  else
-    echo "NOTE: Fashion-MNIST is not installed; run 'sudo apt-get install dataset-fashion-mnist'" \
-         "or the real-data tests are skipped (they fail under CI=true)." >&2
+# --with-data: the Debian packages of real data the tests read, Fashion-MNIST
+# and openclipart's PNG clip-art; one apt-get update, and only what is missing
+# is installed.
+if [ "${1:-}" = "--with-data" ]; then
+  MISSING=()
+  [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || MISSING+=(dataset-fashion-mnist)
+  [ -d /usr/share/openclipart/png ] || MISSING+=(openclipart-png)
+  if [ ${#MISSING[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "==> installing Debian's ${MISSING[*]}"
+      apt-get update -qq && apt-get install -y -qq "${MISSING[@]}" >/dev/null
+    else
+      echo "NOTE: ${MISSING[*]} not installed; run 'sudo apt-get install ${MISSING[*]}'" \
+           "or the real-data tests are skipped (they fail under CI=true)." >&2
+    fi
   fi
 fi

@@ -73,7 +73,8 @@ def get_info(name: str) -> DatasetInfo:
         The dataset's `DatasetInfo`.
 
     Raises:
-        ValueError: If the name is unknown; the message lists known names.
+        ValueError: If the name is unknown; the message lists known names
+            and says how to load any TFDS data set.
 
     Example:
 
@@ -83,6 +84,7 @@ def get_info(name: str) -> DatasetInfo:
     if name not in DATASETS:
         raise ValueError(
             f"Unknown dataset {name!r}. Known datasets: "
-            f"{', '.join(sorted(DATASETS))}."
+            f"{', '.join(sorted(DATASETS))}; or 'tfds:NAME' for any TFDS "
+            "image data set, e.g. 'tfds:oxford_flowers102'."
         )
     return DATASETS[name]
