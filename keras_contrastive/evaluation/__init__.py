@@ -1,11 +1,14 @@
 """Standard protocols for judging an embedding."""
 
 from keras_contrastive.evaluation.alignment import alignment
+from keras_contrastive.evaluation.class_balanced_subset import class_balanced_subset
+from keras_contrastive.evaluation.classifier import classifier
 from keras_contrastive.evaluation.effective_rank import effective_rank
 from keras_contrastive.evaluation.embed import embed, embed_labelled
 from keras_contrastive.evaluation.embedding_std import embedding_std
 from keras_contrastive.evaluation.evaluate_saved_model import evaluate_saved_model
 from keras_contrastive.evaluation.evaluation_report import write_evaluation_report
+from keras_contrastive.evaluation.fine_tune import fine_tune
 from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
 from keras_contrastive.evaluation.linear_probe import linear_probe, linear_probe_accuracy
@@ -16,12 +19,15 @@ from keras_contrastive.evaluation.uniformity import uniformity
 
 __all__ = [
     "alignment",
+    "class_balanced_subset",
+    "classifier",
     "compare_with_baselines",
     "effective_rank",
     "embed",
     "embed_labelled",
     "embedding_std",
     "evaluate_saved_model",
+    "fine_tune",
     "knn_accuracy",
     "labelled_arrays",
     "linear_probe",
