@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import math
@@ -42,6 +43,11 @@ DATASET_DEFAULTS = {
     "cifar10": dict(batch_size=256, epochs=100, crop_scale=0.08, learning_rate=1e-3, temperature=0.2, knn_k=200, flip=True),
     "cifar100": dict(batch_size=256, epochs=100, crop_scale=0.08, learning_rate=1e-3, temperature=0.2, knn_k=200, flip=True),
 }
+#: Settings for `--data DIR` and `--data tfds:NAME`: colour pictures at 64x64, a few thousand of them
+#: (what the openclipart benchmark found on a CPU budget; see benchmarks/openclipart.py).
+OWN_DATA_DEFAULTS = dict(batch_size=128, epochs=30, crop_scale=0.2, learning_rate=2e-3, temperature=0.2, knn_k=20, flip=True)
+#: The encoders `--encoder` names directly; any keras.applications architecture or a keras-hub preset folder works too.
+OWN_ENCODERS = ("small_cnn", "resnet18")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,10 +63,31 @@ def _parser() -> argparse.ArgumentParser:
         "to OUT/model.keras, exports the encoder for TF Serving to OUT/serving/<version>/, and prints kNN and linear-probe accuracy of the trained "
         "encoder beside a random-init encoder and raw pixels (also in OUT/metrics.json).",
     )
-    train.add_argument("--dataset", default="digits", choices=sorted(DATASET_DEFAULTS))
-    train.add_argument("--data-dir", help="directory with the data set's files, where it has local ones")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--dataset", choices=sorted(DATASET_DEFAULTS),
+                        help="a catalogued data set (default: digits, embedded, no download)")
+    source.add_argument("--data", metavar="DIR|tfds:NAME",
+                        help="your own folder of images (classes from its subfolders, see --labels), "
+                        "or any TFDS image data set")
+    train.add_argument("--data-dir", help="directory with the data set's files, where it has local ones (TFDS's data_dir)")
+    train.add_argument("--image-size", type=_positive_int, help="with --data: side of the square images trained on (default: 64)")
+    train.add_argument("--channels", type=int, choices=[1, 3], default=3, help="with --data DIR: 3 (colour) or 1 (grey)")
+    train.add_argument("--labels", choices=["inferred", "none"], default="inferred",
+                       help="with --data DIR: classes from the first level of subfolders (for the evaluation), or none")
+    train.add_argument("--test-fraction", type=_positive_number, default=0.2,
+                       help="with --data DIR: share of the files held out for the evaluation (default: 0.2)")
+    train.add_argument("--test-split", default="test", help="with --data tfds:NAME: the split evaluated on (default: test)")
+    train.add_argument("--cache", metavar="memory|PATH",
+                       help="with --data: keep the decoded images in memory, or in files at PATH, after the first epoch")
     train.add_argument("--method", default="simclr", help="self-supervised method (default: simclr)")
-    train.add_argument("--encoder", default="small_cnn", choices=["small_cnn", "resnet18"])
+    train.add_argument("--encoder", default="small_cnn", metavar="NAME|PRESET_DIR",
+                       help="small_cnn (default), resnet18, any keras.applications architecture (e.g. ResNet50, "
+                       "MobileNetV3Small), or a local keras-hub preset directory (its weights are trained further)")
+    train.add_argument("--weights", metavar="FILE",
+                       help="with a keras.applications --encoder: a weights file of it without top to start from")
+    train.add_argument("--strategy", choices=["none", "mirrored", "multi_worker"], default="none",
+                       help="tf.distribute: mirrored over this machine's devices, or multi_worker across the machines "
+                       "TF_CONFIG names (each runs the same command; only the chief writes --out)")
     train.add_argument("--epochs", type=_positive_int)
     train.add_argument("--batch-size", type=_positive_int)
     train.add_argument("--optimizer", default="adam", choices=["adam", "lars"],
@@ -78,6 +105,34 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     train.add_argument("--out", required=True, help="output directory")
     train.add_argument("--overwrite", action="store_true", help="replace a model already in OUT")
+
+    index = commands.add_parser(
+        "index",
+        help="export a similarity search over a folder of images for TF Serving",
+        description="Embeds every image under DIR with the model's encoder and exports one SavedModel, "
+        "OUT/<version>/, whose `search` signature answers a batch of uint8 images with the ids (paths "
+        "relative to DIR) and cosine similarities of their K most similar indexed images, and whose "
+        "serving_default embeds, as `export` writes.",
+    )
+    index.add_argument("model", help="a .keras file saved by ContrastiveModel.save or `train`")
+    index.add_argument("--data", required=True, metavar="DIR", help="the folder of images to index (searched recursively)")
+    index.add_argument("--out", required=True, help="the search's base directory for TF Serving")
+    index.add_argument("--k", type=_positive_int, default=10, help="results per query (default: 10)")
+    index.add_argument("--batch-size", type=_positive_int, default=256, help="images per forward pass")
+    index.add_argument("--version", type=_positive_int, help="version number (default: the next free one)")
+    index.add_argument("--overwrite", action="store_true", help="replace an existing version")
+
+    search = commands.add_parser(
+        "search",
+        help="ask an exported search which indexed images are like these",
+        description="Loads a version written by `index` (or kc.export.export_search) with TensorFlow alone, "
+        "as TF Serving does, and prints each image's most similar indexed images with their cosine similarity.",
+    )
+    search.add_argument("search", metavar="VERSION_DIR", help="e.g. serving/search/1")
+    search.add_argument("images", nargs="+", metavar="IMAGE", help="query image files (JPEG, PNG, GIF, BMP)")
+    search.add_argument("--k", type=_positive_int, help="results to print per query (default: all the export's)")
+    search.add_argument("--grid", metavar="PNG", help="also draw each query and its results into this PNG")
+    search.add_argument("--data", metavar="DIR", help="with --grid: the folder that was indexed, where the results are")
 
     export = commands.add_parser(
         "export",
@@ -118,7 +173,9 @@ def _train(args: argparse.Namespace) -> dict:
     from keras_contrastive.export import export_embedder
     from keras_contrastive.saving import atomic_path
 
-    settings = dict(DATASET_DEFAULTS[args.dataset])
+    strategy = _strategy(args.strategy)  # first: MultiWorkerMirroredStrategy must come before any other op
+    source = args.data or args.dataset or "digits"
+    settings = dict(OWN_DATA_DEFAULTS if args.data else DATASET_DEFAULTS[source])
     for key in settings:
         if getattr(args, key, None) is not None:
             settings[key] = getattr(args, key)
@@ -128,6 +185,8 @@ def _train(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a directory for the model, metrics and export.")
+    if not _is_chief(strategy):  # the other workers train beside the chief and write only to their own folder
+        out = out / "workers" / f"{strategy.cluster_resolver.task_type}-{strategy.cluster_resolver.task_id}"
     model_path, metrics_path, checkpoint_dir = out / "model.keras", out / "metrics.json", out / "checkpoint"
     unfinished = model_path.exists() and checkpoint_dir.exists()  # killed after saving the model
     if model_path.exists() and not unfinished and not args.overwrite:
@@ -138,17 +197,17 @@ def _train(args: argparse.Namespace) -> dict:
     out.mkdir(parents=True, exist_ok=True)
 
     keras.utils.set_random_seed(args.seed)
-    train_split = f"train[:{args.train_subset}]" if args.train_subset else "train"
-    train = kc.data.load(args.dataset, train_split, data_dir=args.data_dir)
-    test = kc.data.load(args.dataset, "test", data_dir=args.data_dir)
-    height, width, channels = train.element_spec[0].shape
+    train, test, description, data_settings = _training_data(args, source)
+    labelled = isinstance(train.element_spec, tuple)
+    height, width, channels = (train.element_spec[0] if labelled else train.element_spec).shape
     train_size = int(train.cardinality())
     steps = settings["epochs"] * kc.training.steps_per_epoch(train, settings["batch_size"])
     method_arguments = _method_arguments(method_class, args.projection_dim, settings["temperature"], steps)
     if args.optimizer == "lars" and args.learning_rate is None:  # SimCLR's rule for LARS
         settings["learning_rate"] = 0.3 * settings["batch_size"] / 256
-    run = dict(dataset=args.dataset, train_split=train_split, method=args.method.lower(), method_arguments=method_arguments,
-               encoder=args.encoder, optimizer=args.optimizer, seed=args.seed, **settings)
+    run = dict(dataset=source, **data_settings, method=args.method.lower(), method_arguments=method_arguments,
+               encoder=args.encoder, weights=args.weights, optimizer=args.optimizer, seed=args.seed,
+               strategy=args.strategy, **settings)
     # A checkpoint records the run's settings; one from another run is refused, naming the differences.
     checkpoint = kc.callbacks.TrainingCheckpoint(checkpoint_dir, settings=run)
 
@@ -158,9 +217,10 @@ def _train(args: argparse.Namespace) -> dict:
         train_seconds = json.loads((out / "history.json").read_text()).get("train_seconds", 0.0)
     else:
         print(
-            f"{args.dataset}: {train_size} training and {int(test.cardinality())} test images of "
+            f"{description}: {train_size} training and {int(test.cardinality())} test images of "
             f"{height}x{width}x{channels}; {args.method} with {args.encoder}, "
-            f"{settings['epochs']} epochs of batch {settings['batch_size']}",
+            f"{settings['epochs']} epochs of batch {settings['batch_size']}"
+            + (f", on {strategy.num_replicas_in_sync} replicas ({args.strategy})" if strategy else ""),
             flush=True,
         )
         if checkpoint.resume_epoch:
@@ -169,33 +229,43 @@ def _train(args: argparse.Namespace) -> dict:
             height, channels=channels, crop_scale=(settings["crop_scale"], 1.0),
             horizontal_flip=settings["flip"], seed=args.seed,
         )
-        encoder = getattr(kc.encoders, args.encoder)((height, width, channels))
-        monitor = kc.callbacks.KNNMonitor(train, test, every=args.knn_every, k=settings["knn_k"]) if args.knn_every else None
-        model, _, train_seconds = kc.training.train_encoder(
-            encoder, method_class(**method_arguments), train, augment, epochs=settings["epochs"],
-            batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], optimizer=args.optimizer,
-            seed=args.seed, reproducible=True, validation_examples=test, callbacks=[monitor] if monitor else None,
-            verbose=1 if sys.stdout.isatty() else 2, jit_compile=args.jit_compile, checkpoint=checkpoint,
-        )
+        monitor = (kc.callbacks.KNNMonitor(train, test, every=args.knn_every, k=settings["knn_k"])
+                   if args.knn_every and labelled else None)
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            encoder = _encoder(args.encoder, (height, width, channels), args.weights)
+            model, _, train_seconds = kc.training.train_encoder(
+                encoder, method_class(**method_arguments), train, augment, epochs=settings["epochs"],
+                batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], optimizer=args.optimizer,
+                seed=args.seed, reproducible=True, validation_examples=test, callbacks=[monitor] if monitor else None,
+                verbose=1 if sys.stdout.isatty() else 2, jit_compile=args.jit_compile, checkpoint=checkpoint,
+                cache=args.data is None,  # a folder streams from disk; --cache keeps its decoded images
+            )
         metrics, epochs = checkpoint.training_history()
         with atomic_path(out / "history.json") as temporary:
             temporary.write_text(json.dumps({"metrics": metrics, "epochs": epochs, "train_seconds": train_seconds},
                                             indent=1, allow_nan=False))
         kc.save_model(model, model_path)
 
-    print(f"evaluating: linear probe and kNN (k={settings['knn_k']}, T=0.1) on the test split ...", flush=True)
-    results = kc.evaluation.compare_with_baselines(model.encoder, train, test, k=settings["knn_k"], seed=args.seed)
+    if labelled:
+        print(f"evaluating: linear probe and kNN (k={settings['knn_k']}, T=0.1) on the test split ...", flush=True)
+        results = kc.evaluation.compare_with_baselines(model.encoder, train, test, k=settings["knn_k"], seed=args.seed)
+    else:
+        print("no labels (--labels none), so no kNN or linear-probe evaluation", flush=True)
+        results = None
     exported = export_embedder(model, out / "serving")
     metrics, _ = checkpoint.training_history()
     report = {
-        "dataset": args.dataset,
+        "dataset": source,
+        **data_settings,
         "method": model.method.get_config(),
+        "encoder": args.encoder,
         "settings": settings,
         "train_images": train_size,
         "train_seconds": round(train_seconds, 1),
         "resumed_after_epoch": checkpoint.resume_epoch,
         "optimizer": args.optimizer,
         "optimizer_steps": int(model.optimizer.iterations.numpy()),
+        "replicas": strategy.num_replicas_in_sync if strategy else 1,
         "final_loss": metrics["loss"][-1],
         "accuracy": results,
         "model": str(model_path),
@@ -204,13 +274,95 @@ def _train(args: argparse.Namespace) -> dict:
     with atomic_path(metrics_path) as temporary:
         temporary.write_text(json.dumps(report, indent=2, allow_nan=False))
     shutil.rmtree(checkpoint_dir)  # only once the model, its metrics and its export are in place
-    print(f"\ntrained for {train_seconds:.0f} s; test accuracy:")
-    print(f"  {'encoder':<12} {'linear probe':>13} {'kNN':>7}")
-    for name, scores in results.items():
-        print(f"  {name:<12} {scores['linear_probe_accuracy']:>13.4f} {scores['knn_accuracy']:>7.4f}")
+    if not _is_chief(strategy):
+        shutil.rmtree(out)
+        return report
+    print(f"\ntrained for {train_seconds:.0f} s" + ("; test accuracy:" if results else ""))
+    if results:
+        print(f"  {'encoder':<12} {'linear probe':>13} {'kNN':>7}")
+        for name, scores in results.items():
+            print(f"  {name:<12} {scores['linear_probe_accuracy']:>13.4f} {scores['knn_accuracy']:>7.4f}")
     print(f"saved {model_path} and {metrics_path}")
     print(f"exported the embedder for TF Serving to {exported}")
     return report
+
+
+def _training_data(args: argparse.Namespace, source: str):
+    """The training and test examples, a description, and the data settings a checkpoint records."""
+    import keras_contrastive as kc
+
+    if args.data is None:
+        if args.image_size is not None:
+            raise ValueError("--image-size goes with --data DIR or tfds:NAME; a catalogued --dataset keeps its own size.")
+        train_split = f"train[:{args.train_subset}]" if args.train_subset else "train"
+        train = kc.data.load(source, train_split, data_dir=args.data_dir)
+        test = kc.data.load(source, "test", data_dir=args.data_dir)
+        return train, test, source, dict(train_split=train_split)
+    image_size = args.image_size or 64
+    if source.startswith("tfds:"):
+        train_split = f"train[:{args.train_subset}]" if args.train_subset else "train"
+        train = kc.data.load(source, train_split, data_dir=args.data_dir, image_size=image_size)
+        test = kc.data.load(source, args.test_split, data_dir=args.data_dir, image_size=image_size)
+        return train, test, source, dict(train_split=train_split, test_split=args.test_split, image_size=image_size)
+    if not 0 < args.test_fraction < 1:
+        raise ValueError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}.")
+    paths, label_ids, class_names = kc.data.index_directory(args.data, labels=None if args.labels == "none" else "inferred")
+    train_indices, test_indices = kc.data.holdout_split(len(paths), args.test_fraction, label_ids, seed=args.seed)
+    if args.train_subset:
+        train_indices = train_indices[: args.train_subset]
+    print(f"{args.data}: {len(paths)} image files" + (f" in {len(class_names)} classes" if class_names else "")
+          + "; checking that each one decodes ...", flush=True)
+    parts = [
+        kc.data.from_files([paths[i] for i in indices], image_size, channels=args.channels,
+                           labels=None if label_ids is None else label_ids[indices], cache=args.cache)
+        for indices in (train_indices, test_indices)
+    ]
+    settings = dict(image_size=image_size, channels=args.channels, labels=args.labels,
+                    test_fraction=args.test_fraction, train_subset=args.train_subset, class_names=class_names)
+    return parts[0], parts[1], args.data, settings
+
+
+def _encoder(name: str, input_shape: tuple[int, int, int], weights: str | None):
+    """The encoder `--encoder` names: one of ours, a keras.applications architecture, or a keras-hub preset folder."""
+    import keras_contrastive as kc
+
+    if weights is not None and (name in OWN_ENCODERS or Path(name).is_dir()):
+        raise ValueError(f"--weights goes with a keras.applications --encoder; {name} starts from its own weights.")
+    if name in OWN_ENCODERS:
+        return getattr(kc.encoders, name)(input_shape)
+    if Path(name).is_dir():
+        return kc.encoders.hub_backbone(name, input_shape)
+    if "/" in name or name.startswith("."):
+        raise ValueError(f"--encoder {name}: no such keras-hub preset directory.")
+    return kc.encoders.application(name, input_shape, weights=weights)  # its error lists the architectures
+
+
+def _strategy(name: str):
+    """The tf.distribute strategy `--strategy` names, or None."""
+    if name == "none":
+        return None
+    import os
+
+    import tensorflow as tf
+
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if "TF_CONFIG" not in os.environ:
+        raise ValueError(
+            "--strategy multi_worker needs TF_CONFIG, the cluster's workers and this one's place among them, "
+            'e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}.'
+        )
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def _is_chief(strategy) -> bool:
+    """Whether this process writes the run's outputs: always, but for the non-chief workers of a multi-worker run."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return task_type == "chief" or (not has_chief and task_type == "worker" and task_id == 0)
 
 
 def _method_arguments(method_class, projection_dim, temperature, total_steps) -> dict:
@@ -244,11 +396,67 @@ def _export(args: argparse.Namespace) -> None:
     print(f"exported {args.model} to {target}")
 
 
+def _index(args: argparse.Namespace) -> None:
+    import os
+
+    import keras_contrastive as kc
+    from keras_contrastive.export import export_search
+
+    model = kc.load_model(args.model)
+    height, width, channels = model.towers.inputs[0].shape
+    paths, _, _ = kc.data.index_directory(args.data, labels=None)
+    print(f"{args.data}: {len(paths)} image files; checking that each one decodes ...", flush=True)
+    images = kc.data.from_files(paths, (height, width), channels=channels)
+    ids = [Path(os.path.relpath(path, args.data)).as_posix() for path in images.file_paths]
+    print(f"embedding {len(ids)} images with {args.model} ...", flush=True)
+    target = export_search(model, args.out, images, ids, k=min(args.k, len(ids)), version=args.version,
+                           batch_size=args.batch_size, overwrite=args.overwrite)
+    print(f"exported a search over {len(ids)} images of {args.data} to {target}")
+
+
+def _search(args: argparse.Namespace) -> None:
+    import keras_contrastive as kc
+
+    search = kc.retrieval.ServedSearch(args.search)
+    height, width, channels = search.image_shape
+    if args.grid and not args.data:
+        raise ValueError("--grid draws the results from the indexed folder: give it with --data DIR.")
+    queries = _read_images(args.images, (height, width), channels)
+    ids, scores = search(queries)
+    k = min(args.k or search.k, search.k)
+    ids, scores = ids[:, :k], scores[:, :k]
+    for path, found, similarity in zip(args.images, ids, scores):
+        print(path)
+        for rank, (name, score) in enumerate(zip(found, similarity), start=1):
+            print(f"  {rank:>3}  {score:.4f}  {name}")
+    if args.grid:
+        results = _read_images([str(Path(args.data) / name) for name in ids.reshape(-1)], (height, width), channels)
+        kc.plots.plot_search_results(queries, [Path(path).name for path in args.images],
+                                     results.reshape(ids.shape + results.shape[1:]), ids, scores, args.grid)
+        print(f"drew the results into {args.grid}")
+
+
+def _read_images(paths: list[str], image_size: tuple[int, int], channels: int):
+    """The named image files decoded and resized, uint8 `(N, H, W, C)`; any unreadable one is an error."""
+    import warnings
+
+    import numpy as np
+
+    import keras_contrastive as kc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an unreadable file is an error below, not a warning
+        images = kc.data.from_files(paths, image_size, channels=channels, verbose=False)
+    if images.skipped_files:
+        raise ValueError(f"Cannot read {', '.join(images.skipped_files)} as an image (JPEG, PNG, GIF or BMP).")
+    return np.stack(list(images.as_numpy_iterator()))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `keras-contrastive` console script: 0 on success, 2 with one line on any failure a user can cause."""
     args = _parser().parse_args(argv)
     try:
-        {"train": _train, "export": _export, "evaluate": _evaluate}[args.command](args)
+        {"train": _train, "export": _export, "evaluate": _evaluate, "index": _index, "search": _search}[args.command](args)
     except Exception as error:  # noqa: BLE001 - every failure below is reported on one line
         message = _user_error(error)
         if message is None:

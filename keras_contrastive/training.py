@@ -96,6 +96,7 @@ def train_encoder(
     verbose: int = 0,
     jit_compile: bool = False,
     checkpoint: TrainingCheckpoint | None = None,
+    cache: bool = True,
 ) -> tuple[ContrastiveModel, keras.callbacks.History, float]:
     """Trains `encoder` with `method`: the recipe of the command line, the tests and the benchmarks.
 
@@ -127,6 +128,9 @@ def train_encoder(
         checkpoint: A `kc.callbacks.TrainingCheckpoint`: the run resumes from it
             (at its epoch, with its optimizer and method state) and saves to
             it after every epoch.
+        cache: Keep the examples in memory after the first epoch
+            (`make_views`'s `cache`); False for data streamed from disk
+            (`kc.data.from_directory`, which caches itself when asked).
 
     Returns:
         `(model, history, training_seconds)`.
@@ -147,12 +151,12 @@ def train_encoder(
         raise ValueError(f"{type(method).__name__} needs labels: pass (example, label) pairs or labels=...")
     total_steps = epochs * steps_per_epoch(examples, batch_size)
     model = ContrastiveModel(encoder, method)
-    views = make_views(examples, augment, batch_size=batch_size, seed=seed, reproducible=reproducible)
+    views = make_views(examples, augment, batch_size=batch_size, seed=seed, reproducible=reproducible, cache=cache)
     validation = None
     if validation_examples is not None:
         validation = make_views(
             validation_examples, augment, batch_size=min(batch_size, int(validation_examples.cardinality())),
-            shuffle_buffer=None, seed=seed,
+            shuffle_buffer=None, seed=seed, cache=cache,
         )
     schedule = warmup_cosine(learning_rate, total_steps)
     model.compile(

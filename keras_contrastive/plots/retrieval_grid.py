@@ -7,9 +7,8 @@ from typing import Sequence
 
 import numpy as np
 
-from keras_contrastive.plots._figure import new_figure, save_png
+from keras_contrastive.plots.image_rows import QUERY_FRAME, plot_image_rows
 
-_QUERY_FRAME = "tab:blue"
 _CORRECT_FRAME = "tab:green"
 _WRONG_FRAME = "tab:red"
 
@@ -81,13 +80,10 @@ def plot_retrieval_grid(
     similarity = queries @ gallery.T
     neighbours = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
 
-    title_height = 18
-    rows, columns = len(queries), k + 1
-    width, height = cell_size * columns, (cell_size + title_height) * rows
-    figure = new_figure(width, height)
     name = (lambda label: class_names[label]) if class_names is not None else str
-    for row in range(rows):
-        cells = [(query_images[row], str(name(query_labels[row])), _QUERY_FRAME)]
+    rows = []
+    for row in range(len(queries)):
+        cells = [(query_images[row], str(name(query_labels[row])), QUERY_FRAME)]
         for index in neighbours[row]:
             correct = gallery_labels[index] == query_labels[row]
             cells.append((
@@ -95,24 +91,6 @@ def plot_retrieval_grid(
                 f"{name(gallery_labels[index])} {similarity[row, index]:.2f}",
                 _CORRECT_FRAME if correct else _WRONG_FRAME,
             ))
-        for column, (image, title, frame) in enumerate(cells):
-            margin = 4
-            left = (column * cell_size + margin) / width
-            bottom = ((rows - 1 - row) * (cell_size + title_height) + margin) / height
-            axes = figure.add_axes((left, bottom, (cell_size - 2 * margin) / width, (cell_size - 2 * margin) / height))
-            _show(axes, image)
-            axes.set_title(title, fontsize=8, pad=3, fontweight="bold" if column == 0 else "normal")
-            axes.set_xticks([])
-            axes.set_yticks([])
-            for spine in axes.spines.values():
-                spine.set_color(frame)
-                spine.set_linewidth(3)
-    save_png(figure, path)
+        rows.append(cells)
+    plot_image_rows(rows, path, cell_size)
     return neighbours
-
-
-def _show(axes, image: np.ndarray) -> None:
-    if image.shape[-1] == 1:
-        axes.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-    else:
-        axes.imshow(np.clip(image, 0, 255).astype(np.uint8), interpolation="nearest")
