@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keras_contrastive.cli import main
+from keras_contrastive.cli import _encoder, main
 
 SIZE = 16
 PER_CLASS = 12
@@ -90,20 +90,6 @@ def test_search_errors_name_what_was_expected(trained, folder, tmp_path, capsys)
     assert "--data DIR" in capsys.readouterr().err
 
 
-def test_train_without_labels_trains_and_exports_but_does_not_evaluate(folder, tmp_path, capsys):
-    flat = tmp_path / "flat"
-    flat.mkdir()
-    for path in sorted(folder.rglob("*.png"))[::2]:
-        (flat / path.name).symlink_to(path)
-    out = tmp_path / "run"
-    assert main(["train", "--data", str(flat), "--labels", "none", "--image-size", str(SIZE), "--epochs", "1",
-                 "--batch-size", "4", "--out", str(out)]) == 0
-    assert "no kNN or linear-probe evaluation" in capsys.readouterr().out
-    report = json.loads((out / "metrics.json").read_text())
-    assert report["accuracy"] is None and report["train_images"] == 10  # 12 files, 2 held out
-    assert (out / "serving" / "1" / "saved_model.pb").exists()
-
-
 @pytest.mark.parametrize("arguments, message", [
     (["--encoder", "NoSuchNet"], "NoSuchNet"),
     (["--encoder", "./no/such/preset"], "no such keras-hub preset directory"),
@@ -122,12 +108,17 @@ def test_image_size_with_a_catalogued_dataset_is_refused(tmp_path, capsys):
     assert "--image-size goes with --data" in capsys.readouterr().err
 
 
-def test_a_keras_applications_encoder_trains_from_the_command_line(folder, tmp_path):
-    out = tmp_path / "run"
-    assert main(["train", "--data", str(folder), "--image-size", "32", "--encoder", "MobileNetV3Small",
-                 "--epochs", "1", "--batch-size", "8", "--out", str(out)]) == 0
-    report = json.loads((out / "metrics.json").read_text())
-    assert report["encoder"] == "MobileNetV3Small" and report["optimizer_steps"] == 2  # 18 files, batch 8
+def test_encoder_names_a_keras_applications_architecture_or_a_keras_hub_preset(tmp_path):
+    import keras_hub
+
+    application = _encoder("MobileNetV3Small", (32, 32, 3), None)
+    assert application.get_layer("MobileNetV3Small").count_params() > 0 and application.output.shape == (None, 576)
+    backbone = keras_hub.models.ResNetBackbone(
+        input_conv_filters=[64], input_conv_kernel_sizes=[3], stackwise_num_filters=[64], stackwise_num_blocks=[1],
+        stackwise_num_strides=[1], block_type="basic_block")
+    backbone.save_to_preset(str(tmp_path / "preset"))
+    hub = _encoder(str(tmp_path / "preset"), (16, 16, 3), None)
+    np.testing.assert_array_equal(hub.get_layer(backbone.name).get_weights()[0], backbone.get_weights()[0])
 
 
 MIRRORED = """
@@ -135,17 +126,23 @@ import json, sys
 import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from keras_contrastive.cli import main
+from keras_contrastive.cli import _encoder, main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_mirrored_strategy_trains_on_two_replicas(folder, tmp_path):
+def test_a_folder_without_classes_trains_on_two_mirrored_replicas_and_is_not_evaluated(folder, tmp_path):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for path in sorted(folder.rglob("*.png")):
+        (flat / path.name).symlink_to(path)
     out = tmp_path / "run"
-    run = subprocess.run([sys.executable, "-c", MIRRORED, "train", "--data", str(folder), "--image-size", str(SIZE),
-                          "--epochs", "1", "--batch-size", "8", "--strategy", "mirrored", "--out", str(out)],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run([sys.executable, "-c", MIRRORED, "train", "--data", str(flat), "--labels", "none",
+                          "--image-size", str(SIZE), "--epochs", "1", "--batch-size", "8", "--strategy", "mirrored",
+                          "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
+    assert "on 2 replicas (mirrored)" in run.stdout and "no kNN or linear-probe evaluation" in run.stdout
     report = json.loads((out / "metrics.json").read_text())
-    assert report["replicas"] == 2 and report["optimizer_steps"] == 2
-    assert "on 2 replicas (mirrored)" in run.stdout
+    assert report["replicas"] == 2 and report["accuracy"] is None
+    assert report["train_images"] == 19 and report["optimizer_steps"] == 2  # 24 files, 5 held out; batch 8
+    assert (out / "serving" / "1" / "saved_model.pb").exists()
