@@ -248,7 +248,8 @@ def _train(args: argparse.Namespace) -> dict:
 
     if labelled:
         print(f"evaluating: linear probe and kNN (k={settings['knn_k']}, T=0.1) on the test split ...", flush=True)
-        results = kc.evaluation.compare_with_baselines(model.encoder, train, test, k=settings["knn_k"], seed=args.seed)
+        results = kc.evaluation.compare_with_baselines(model.encoder, train, test, k=settings["knn_k"], seed=args.seed,
+                                                       verbose=sys.stdout.isatty())
     else:
         print("no labels (--labels none), so no kNN or linear-probe evaluation", flush=True)
         results = None

@@ -27,7 +27,9 @@ def embed(encoder: keras.Model, examples, batch_size: int = 512) -> np.ndarray:
     return np.asarray(encoder.predict(examples, batch_size=batch_size, verbose=0), np.float32)
 
 
-def embed_labelled(featurize: keras.Model | Callable, data, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+def embed_labelled(
+    featurize: keras.Model | Callable, data, batch_size: int = 512, verbose: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Features and labels of labelled examples, streamed: only the features are kept in memory.
 
     Args:
@@ -36,6 +38,7 @@ def embed_labelled(featurize: keras.Model | Callable, data, batch_size: int = 51
         data: A `tf.data.Dataset` of `(example, label)` pairs (batched or
             not), or a tuple `(examples, labels)` of arrays.
         batch_size: Examples per forward pass of an unbatched dataset or arrays.
+        verbose: Whether to show a progress bar of the examples embedded.
 
     Returns:
         `(features, labels)`: float32 `(N, dim)` and int64 `(N,)`.
@@ -61,8 +64,11 @@ def embed_labelled(featurize: keras.Model | Callable, data, batch_size: int = 51
         )
     if not spec[1].dtype.is_integer:
         raise ValueError(f"Expected integer class labels, got labels of dtype {spec[1].dtype.name}.")
-    if spec[1].shape.rank == 0:
+    unbatched = spec[1].shape.rank == 0
+    count = int(data.cardinality()) if unbatched and data.cardinality() >= 0 else None
+    if unbatched:
         data = data.batch(batch_size)
+    progress = keras.utils.Progbar(count, verbose=1 if verbose else 0, unit_name="example")
     if isinstance(featurize, keras.Model):
         encoder = featurize
         step = tf.function(lambda x: encoder(x, training=False), reduce_retracing=True)
@@ -71,6 +77,7 @@ def embed_labelled(featurize: keras.Model | Callable, data, batch_size: int = 51
     for examples, batch_labels in data.prefetch(tf.data.AUTOTUNE):
         features.append(np.asarray(featurize(examples), np.float32))
         labels.append(np.reshape(batch_labels.numpy(), -1).astype(np.int64))
+        progress.add(len(labels[-1]))
     if not features:
         raise ValueError("The dataset is empty: there is nothing to embed.")
     return np.concatenate(features), np.concatenate(labels)

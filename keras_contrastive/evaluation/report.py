@@ -19,6 +19,7 @@ def compare_with_baselines(
     temperature: float = 0.1,
     probe_epochs: int = 30,
     seed: int = 0,
+    verbose: bool = False,
 ) -> dict[str, dict[str, float]]:
     """kNN and linear-probe accuracy of `encoder`, a fresh copy of it, and (for images) raw pixels.
 
@@ -36,6 +37,8 @@ def compare_with_baselines(
         temperature: kNN vote temperature.
         probe_epochs: Epochs of the linear probe.
         seed: Seed of the random-init encoder and of the probe.
+        verbose: Whether to show progress bars while embedding, one per
+            encoder and split.
 
     Returns:
         `{"trained": {...}, "random_init": {...}, "raw_pixels": {...}}` (no
@@ -52,9 +55,11 @@ def compare_with_baselines(
         featurizers["raw_pixels"] = lambda x: np.asarray(x, np.float32).reshape(len(x), -1) / 255.0
     results = {}
     for name, featurize in featurizers.items():
-        train_features, train_labels = embed_labelled(featurize, train)
+        if verbose:
+            print(f"{name}: the training examples, then the test examples", flush=True)
+        train_features, train_labels = embed_labelled(featurize, train, verbose=verbose)
         results[name] = score_features(
-            (train_features, train_labels), embed_labelled(featurize, test),
+            (train_features, train_labels), embed_labelled(featurize, test, verbose=verbose),
             k=min(k, len(train_features)), temperature=temperature, probe_epochs=probe_epochs, seed=seed,
         )
     return results

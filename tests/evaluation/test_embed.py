@@ -71,6 +71,15 @@ def test_a_plain_callable_featurizer_gets_batches_of_batch_size_or_the_datasets_
     np.testing.assert_allclose(features[:, 0], examples.reshape(10, -1).sum(axis=1).astype(np.float64), rtol=1e-6)
 
 
+def test_verbose_counts_the_examples_embedded(rng, capsys):
+    examples = rng.integers(0, 256, size=(10, 2, 3)).astype(np.uint8)
+    data = tf.data.Dataset.from_tensor_slices((examples, rng.integers(0, 3, size=10)))
+    embed_labelled(lambda batch: np.zeros((len(batch), 2)), data, batch_size=4, verbose=True)
+    assert "10/10" in capsys.readouterr().out
+    embed_labelled(lambda batch: np.zeros((len(batch), 2)), data, batch_size=4)
+    assert capsys.readouterr().out == ""
+
+
 def test_a_dataset_of_unknown_length_is_streamed(rng):
     encoder, reference = dropout_encoder(rng, shape=(4,), dim=3)
     examples = rng.normal(size=(9, 4)).astype(np.float32)
