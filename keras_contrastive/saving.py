@@ -16,7 +16,9 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     """A temporary path beside `path` to write to; renamed onto `path` only if the block succeeds.
 
     Killed, or failing (a full disk, say), the block leaves `path` as it was:
-    the old file, or none. The temporary file is removed on failure.
+    the old file, or none. The temporary file is removed on failure. The file
+    gets the permissions the umask gives a new file (a temporary file is
+    the owner's only), so others can read a model or metrics as usual.
 
     Args:
         path: The file to write.
@@ -33,9 +35,17 @@ def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     temporary = Path(name)
     try:
         yield temporary
+        os.chmod(temporary, 0o666 & ~current_umask())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_model(model: keras.Model, path: str | os.PathLike) -> Path:

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from keras_contrastive.saving import current_umask
+
 #: Hidden directories a writer stages in; the creating process's id follows the prefix.
 STAGING_PREFIX = ".partial-"
 
@@ -57,7 +59,7 @@ def write_version(write: Callable[[str], None], base_dir: str | os.PathLike, ver
     staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=base_dir))
     try:
         write(str(staging))
-        os.chmod(staging, 0o777 & ~_umask())
+        os.chmod(staging, 0o777 & ~current_umask())
         return _claim(staging, base_dir, version, overwrite)
     finally:
         if staging.exists():
@@ -87,12 +89,6 @@ def _running(pid: int) -> bool:
     except PermissionError:  # another user's process
         return True
     return True
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _claim(staging: Path, base_dir: Path, version: int | None, overwrite: bool) -> Path:

@@ -1,6 +1,9 @@
+import os
+
 import pytest
 
 import keras_contrastive as kc
+from keras_contrastive.saving import atomic_path
 
 
 def model():
@@ -31,3 +34,17 @@ def test_save_model_wants_a_keras_file_and_load_model_names_a_savedmodel_folder(
     exported = kc.export.export_embedder(model(), tmp_path / "serving")
     with pytest.raises(ValueError, match=r"is a SavedModel export \(for TF Serving\), not a \.keras model: load it with tf.saved_model.load"):
         kc.load_model(exported)
+
+
+def test_a_saved_file_gets_the_permissions_of_the_umask_not_the_temporary_files(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "metrics.json") as temporary:
+            temporary.write_text("{}")
+        os.umask(0o077)
+        with atomic_path(tmp_path / "private.json") as temporary:
+            temporary.write_text("{}")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "metrics.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private.json").stat().st_mode & 0o777 == 0o600
