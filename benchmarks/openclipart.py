@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--root", default=ROOT)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--widths", type=int, nargs="+", default=[16, 32, 64], help="small_cnn's stage widths")
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--crop-scale", type=float, default=0.2)
