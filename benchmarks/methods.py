@@ -51,7 +51,8 @@ RECIPES = {
     "simsiam": dict(learning_rate=1e-3, batch_size=32, crop_scale=0.5,
                     method=dict(predictor_learning_rate_multiplier=10.0)),
     "barlow_twins": dict(learning_rate=1e-2, batch_size=128, crop_scale=0.6, method=dict()),
-    "vicreg": dict(learning_rate=2e-3, batch_size=128, crop_scale=0.3, method=dict()),
+    # variance_weight=50: the paper's sum of the two views' variance terms, for which this recipe was found.
+    "vicreg": dict(learning_rate=2e-3, batch_size=128, crop_scale=0.3, method=dict(variance_weight=50.0)),
     "supcon": dict(learning_rate=1e-2, batch_size=128, crop_scale=0.3, method=dict(temperature=0.2)),
     "triplet": dict(learning_rate=1e-2, batch_size=128, crop_scale=0.3, method=dict(margin=0.2, mining="semi_hard")),
     "pair_margin": dict(learning_rate=1e-2, batch_size=128, crop_scale=0.3, method=dict(margin=1.0)),
