@@ -355,9 +355,15 @@ def stepped(seed, data, chunk_size, method, encoder=plain_encoder, optimizer=Non
 
 
 def assert_same_step(chunked, whole, rtol=1e-5):
-    """Every parameter after the step within `rtol`, and the updates themselves close."""
+    """Every parameter after the step within `rtol` of the network's scale, and each variable's update close.
+
+    A chunked step sums the same gradient in another order, so float32 rounding differs by about 1e-5 of the
+    update. Parameters are compared against the largest parameter of the network, not of their own variable: a
+    bias that starts at zero is its update after one step, which the second, per-variable check covers.
+    """
+    scale = max(np.abs(w.numpy()).max() for w in whole.trainable_variables)
     for c, w in zip(chunked.trainable_variables, whole.trainable_variables):
-        np.testing.assert_allclose(c.numpy(), w.numpy(), rtol=rtol, atol=rtol * np.abs(w.numpy()).max(), err_msg=w.path)
+        np.testing.assert_allclose(c.numpy(), w.numpy(), rtol=rtol, atol=rtol * scale, err_msg=w.path)
     for c, w, variable in zip(chunked.updates, whole.updates, whole.trainable_variables):
         np.testing.assert_allclose(c, w, rtol=100 * rtol, atol=100 * rtol * np.abs(w).max(), err_msg=variable.path)
     assert any(np.abs(u).max() > 0 for u in whole.updates)
