@@ -7,6 +7,11 @@ from keras_contrastive.losses.info_nce import (
     info_nce_and_accuracy,
     info_nce_logits,
 )
+from keras_contrastive.losses.multiple_negatives_ranking import (
+    MultipleNegativesRankingLoss,
+    multiple_negatives_ranking,
+    multiple_negatives_ranking_and_accuracy,
+)
 from keras_contrastive.losses.negative_cosine import NegativeCosine, negative_cosine
 from keras_contrastive.losses.normalized_mse import NormalizedMSE, normalized_mse
 from keras_contrastive.losses.nt_xent import NTXent, nt_xent, nt_xent_logits
@@ -24,6 +29,7 @@ __all__ = [
     "MINING_STRATEGIES",
     "BarlowTwinsLoss",
     "InfoNCE",
+    "MultipleNegativesRankingLoss",
     "NTXent",
     "NegativeCosine",
     "NormalizedMSE",
@@ -36,6 +42,8 @@ __all__ = [
     "info_nce",
     "info_nce_and_accuracy",
     "info_nce_logits",
+    "multiple_negatives_ranking",
+    "multiple_negatives_ranking_and_accuracy",
     "negative_cosine",
     "normalized_mse",
     "nt_xent",

@@ -7,8 +7,9 @@ process. CHECKS is one or more of these, separated by commas:
 
 - `nt_xent`: NT-Xent under `MirroredStrategy` on 2 logical CPUs; per replica,
   the logits, per-anchor losses and gradients with respect to its embeddings.
-- `gathered_losses`: InfoNCE (with a queue of negatives), SupCon, Barlow
-  Twins, VICReg and the pair margin loss under `MirroredStrategy` on 2 logical CPUs; per replica,
+- `gathered_losses`: InfoNCE (with a queue of negatives), the
+  multiple-negatives ranking loss (with each replica's hard negatives),
+  SupCon, Barlow Twins, VICReg and the pair margin loss under `MirroredStrategy` on 2 logical CPUs; per replica,
   its losses and the gradients of its share of the global loss with respect
   to its inputs.
 - `blockwise`: NT-Xent, InfoNCE (with a queue of negatives) and SupCon with
@@ -124,7 +125,9 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     Inputs `queries`, `keys`, `negatives`, `features_a`, `features_b`,
     `labels`, `sizes`, `temperature`; outputs per replica
     `info_nce_per_anchor_{r}`, `info_nce_gradient_{queries,keys}_{r}`,
-    `supcon_{r}`, `supcon_gradient_{a,b}_{r}`, and `{barlow,vicreg,pair}_{r}`
+    `mnr_per_anchor_{r}`, `mnr_gradient_{queries,keys,hard}_{r}` (the
+    multiple-negatives ranking loss of the queries, keys and the replica's
+    slice of `hard_negatives`), `supcon_{r}`, `supcon_gradient_{a,b}_{r}`, and `{barlow,vicreg,pair}_{r}`
     with `{barlow,vicreg,pair}_gradient_{a,b}_{r}` (pair: the pair margin
     loss of both views' features, labelled alike). Each gradient is of the
     replica's share of the global loss: for InfoNCE and SupCon its losses'
@@ -134,6 +137,7 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     """
     from keras_contrastive.losses.barlow_twins import BarlowTwinsLoss, barlow_twins
     from keras_contrastive.losses.info_nce import info_nce_per_anchor
+    from keras_contrastive.losses.multiple_negatives_ranking import multiple_negatives_ranking_per_anchor
     from keras_contrastive.losses.pair_margin import pair_margin
     from keras_contrastive.losses.supcon import supcon
     from keras_contrastive.losses.vicreg import vicreg
@@ -141,18 +145,20 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     temperature = float(inputs["temperature"])
     sizes = inputs["sizes"].tolist()
     global_n = float(sum(sizes))
-    names = ("queries", "keys", "features_a", "features_b", "labels")
+    names = ("queries", "keys", "features_a", "features_b", "labels", "hard_negatives")
     slices = [_split(inputs[name], sizes) for name in names]
     local = strategy.experimental_distribute_values_from_function(
         lambda context: tuple(tf.constant(s[context.replica_id_in_sync_group]) for s in slices)
     )
     negatives = tf.constant(inputs["negatives"])
 
-    def replica_step(queries, keys, features_a, features_b, labels):
+    def replica_step(queries, keys, features_a, features_b, labels, hard_negatives):
         with tf.GradientTape(persistent=True) as tape:
-            tape.watch([queries, keys, features_a, features_b])
+            tape.watch([queries, keys, features_a, features_b, hard_negatives])
             per_anchor = info_nce_per_anchor(queries, keys, negatives, temperature)
             info_nce_share = tf.reduce_sum(per_anchor) / global_n
+            mnr_per_anchor = multiple_negatives_ranking_per_anchor(queries, keys, hard_negatives, temperature)
+            mnr_share = tf.reduce_sum(mnr_per_anchor) / global_n
             supcon_mean = supcon(features_a, features_b, labels, temperature)
             supcon_share = supcon_mean * tf.cast(tf.shape(labels)[0], tf.float32) / global_n
             replicas = float(strategy.num_replicas_in_sync)
@@ -164,14 +170,16 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
             pair_share = pair / replicas
         # The Keras loss class of a batch-level loss returns each replica's share itself.
         barlow_class = BarlowTwinsLoss()(None, tf.stack([features_a, features_b], axis=1))
-        return (per_anchor, *tape.gradient(info_nce_share, [queries, keys]), supcon_mean,
+        return (per_anchor, *tape.gradient(info_nce_share, [queries, keys]),
+                mnr_per_anchor, *tape.gradient(mnr_share, [queries, keys, hard_negatives]), supcon_mean,
                 *tape.gradient(supcon_share, [features_a, features_b]),
                 barlow, *tape.gradient(barlow_share, [features_a, features_b]),
                 variance_invariance_covariance, *tape.gradient(vicreg_share, [features_a, features_b]),
                 pair, *tape.gradient(pair_share, [features_a, features_b]), barlow_class)
 
     results = tf.function(lambda: strategy.run(replica_step, args=local))()
-    names = ("info_nce_per_anchor", "info_nce_gradient_queries", "info_nce_gradient_keys", "supcon",
+    names = ("info_nce_per_anchor", "info_nce_gradient_queries", "info_nce_gradient_keys",
+             "mnr_per_anchor", "mnr_gradient_queries", "mnr_gradient_keys", "mnr_gradient_hard", "supcon",
              "supcon_gradient_a", "supcon_gradient_b", "barlow", "barlow_gradient_a", "barlow_gradient_b",
              "vicreg", "vicreg_gradient_a", "vicreg_gradient_b", "pair", "pair_gradient_a", "pair_gradient_b",
              "barlow_class")

@@ -1,4 +1,4 @@
-"""InfoNCE, SupCon, Barlow Twins, VICReg and the pair margin loss under MirroredStrategy equal their single-device values on the global batch."""
+"""InfoNCE, the multiple-negatives ranking loss, SupCon, Barlow Twins, VICReg and the pair margin loss under MirroredStrategy equal their single-device values on the global batch."""
 
 import numpy as np
 import pytest
@@ -6,12 +6,14 @@ import tensorflow as tf
 
 from keras_contrastive.losses.barlow_twins import barlow_twins
 from keras_contrastive.losses.info_nce import info_nce_per_anchor
+from keras_contrastive.losses.multiple_negatives_ranking import multiple_negatives_ranking_per_anchor
 from keras_contrastive.losses.pair_margin import pair_margin
 from keras_contrastive.losses.supcon import supcon
 from keras_contrastive.losses.vicreg import vicreg
 from tests.distribute.replicas import run_check
 from tests.losses.test_barlow_twins import reference_barlow_twins
 from tests.losses.test_info_nce import reference_info_nce
+from tests.losses.test_multiple_negatives_ranking import reference_per_anchor as reference_mnr_per_anchor
 from tests.losses.test_pair_margin import reference_pair_margin
 from tests.losses.test_supcon import reference_supcon
 from tests.losses.test_vicreg import reference_vicreg_terms
@@ -31,6 +33,7 @@ def runs(tmp_path_factory, module_rng):
         "queries": queries,
         "keys": 0.5 * queries + rng.normal(size=(n, dim)),
         "negatives": rng.normal(size=(6, dim)),
+        "hard_negatives": 0.5 * queries + rng.normal(size=(n, dim)),
         "features_a": features_a,
         "features_b": 0.5 * features_a + rng.normal(size=(n, dim)),
     }
@@ -64,6 +67,22 @@ def test_info_nce_replicas_score_their_queries_against_every_replicas_keys(runs)
     gathered = np.concatenate([outputs[f"info_nce_per_anchor_{r}"] for r in range(2)])
     reference = reference_info_nce(*(a.astype(np.float64) for a in args), TEMPERATURE)
     np.testing.assert_allclose(gathered.mean(), reference, rtol=1e-5)
+
+
+def test_multiple_negatives_ranking_replicas_rank_against_every_replicas_positives_and_hard_negatives(runs):
+    inputs, outputs = runs
+    split = np.cumsum(SIZES)[:-1]
+    args = inputs["queries"], inputs["keys"], inputs["hard_negatives"]
+    gradients = single_device_gradients(
+        lambda q, k, h: tf.reduce_mean(multiple_negatives_ranking_per_anchor(q, k, h, TEMPERATURE)), args
+    )
+    reference = reference_mnr_per_anchor(*(a.astype(np.float64) for a in args), TEMPERATURE)[0]
+    for replica in range(2):
+        np.testing.assert_allclose(outputs[f"mnr_per_anchor_{replica}"], np.split(reference, split)[replica],
+                                   rtol=1e-5)
+        for name, gradient in zip(("queries", "keys", "hard"), gradients):
+            np.testing.assert_allclose(outputs[f"mnr_gradient_{name}_{replica}"],
+                                       np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
 
 
 def test_supcon_replicas_find_positives_and_negatives_on_every_replica(runs):
