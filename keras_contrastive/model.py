@@ -350,8 +350,8 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
         """Splits a batch into views and labels and checks them against the towers."""
         if not isinstance(data, (tuple, list)) or len(data) not in (2, 3):
             raise ValueError(
-                "Each batch must be (view_a, view_b) or (view_a, view_b, labels), "
-                "as made by kc.data.make_views; got "
+                "Each batch must be (view_a, view_b) or (view_a, view_b, labels) (SimCSE: hard negatives "
+                "in place of labels), as made by kc.data.make_views or kc.data.make_pairs; got "
                 f"{type(data).__name__} of {len(data) if isinstance(data, (tuple, list)) else 1} part(s)."
             )
         view_a, view_b = data[0], data[1]
@@ -370,13 +370,7 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
                 f"Contrastive training needs batches of at least 2 examples, got a batch of {batch}. Use a "
                 "larger batch_size, or drop_remainder=True in make_views."
             )
-        if self.method.requires_labels and labels is None:
-            raise ValueError(
-                f"{type(self.method).__name__} needs labelled batches (view_a, view_b, labels); make_views "
-                "passes labels along when the dataset yields (example, label) pairs."
-            )
-        if labels is not None and self.method.requires_labels:
-            _check_batch_labels(labels, batch)
+        self.method.check_third_part(labels, batch, self.towers)
         return view_a, view_b, labels
 
     def get_config(self) -> dict:
@@ -422,14 +416,3 @@ class _BatchCounter(keras.callbacks.Callback):
 def _float32(embeddings: tf.Tensor) -> tf.Tensor:
     """Embeddings as float32: under a mixed-precision policy the encoder computes in half precision."""
     return tf.cast(embeddings, tf.float32) if embeddings.dtype != tf.float32 else embeddings
-
-
-def _check_batch_labels(labels, batch: int | None) -> None:
-    """Raises ValueError unless `labels` are `(batch,)` integers."""
-    shape = tf.TensorShape(getattr(labels, "shape", None))
-    dtype = tf.as_dtype(getattr(labels, "dtype", tf.float32))
-    if shape.rank != 1 or not dtype.is_integer or (batch is not None and shape[0] not in (None, batch)):
-        raise ValueError(
-            f"Expected labels to be a batch of integer class labels (batch,) = ({batch or '?'},), got "
-            f"shape {tuple(shape) if shape.rank is not None else 'of unknown rank'} and dtype {dtype.name}."
-        )

@@ -6,12 +6,12 @@ from typing import Callable
 
 import tensorflow as tf
 
-from keras_contrastive.validation import check_positive_int
+from keras_contrastive.data.batches import shuffled_batches
 
 
 def make_views(
     dataset: tf.data.Dataset,
-    augment: Callable[[tf.Tensor], tf.Tensor],
+    augment: Callable[[tf.Tensor], tf.Tensor] | None,
     batch_size: int = 256,
     shuffle_buffer: int | None = 10_000,
     cache: bool = True,
@@ -31,7 +31,9 @@ def make_views(
             `(H, W, C)`, or of `(example, label)` pairs.
         augment: Maps a batch of examples to a batch of views, e.g.
             `kc.augment.simclr(28, channels=1)`. Called twice per batch; it
-            must be random per example and per call.
+            must be random per example and per call. None for two copies of
+            each example, as unsupervised SimCSE takes them (its encoder's
+            dropout makes the two views differ).
         batch_size: Examples per batch, at least 2.
         shuffle_buffer: Shuffle buffer size; None or 0 for no shuffling.
         cache: Whether to cache the decoded examples in memory.
@@ -53,7 +55,6 @@ def make_views(
     >>> train = kc.data.load("fashion_mnist", split="train")
     >>> views = make_views(train, kc.augment.simclr(28, channels=1), batch_size=256)
     """
-    batch_size = check_positive_int(batch_size, "batch_size (the other examples of a batch are the negatives)", minimum=2)
     spec = dataset.element_spec
     if isinstance(spec, dict):
         raise ValueError(
@@ -69,26 +70,11 @@ def make_views(
     example_spec = spec[0] if labelled else spec
     if not isinstance(example_spec, tf.TensorSpec) or example_spec.shape.rank is None:
         raise ValueError(f"The dataset must yield single examples of a known rank, got {example_spec}.")
-    cardinality = int(dataset.cardinality())
-    if drop_remainder and 0 <= cardinality < batch_size:
-        raise ValueError(
-            f"The dataset has {cardinality} examples, fewer than batch_size="
-            f"{batch_size}, so no full batch can be made."
-        )
-    if not drop_remainder and cardinality > 0 and cardinality % batch_size == 1:
-        raise ValueError(
-            f"The dataset has {cardinality} examples, so with batch_size={batch_size} and drop_remainder=False "
-            "its last batch would hold a single example, which has no negatives; use drop_remainder=True or "
-            "another batch size."
-        )
-    if cache:
-        dataset = dataset.cache()
-    if shuffle_buffer:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    dataset = shuffled_batches(dataset, batch_size, shuffle_buffer, cache, drop_remainder, seed)
+    view = tf.identity if augment is None else augment
 
     def two_views(examples, *labels):
-        return (augment(examples), augment(examples), *labels)
+        return (view(examples), view(examples), *labels)
 
     dataset = dataset.map(two_views, num_parallel_calls=None if reproducible else tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

@@ -7,6 +7,7 @@ from keras_contrastive.methods.moco import MoCo
 from keras_contrastive.methods.nnclr import NNCLR
 from keras_contrastive.methods.pair_margin import PairMargin
 from keras_contrastive.methods.simclr import SimCLR
+from keras_contrastive.methods.simcse import SimCSE
 from keras_contrastive.methods.simsiam import SimSiam
 from keras_contrastive.methods.supcon import SupCon
 from keras_contrastive.methods.triplet import Triplet
@@ -20,6 +21,7 @@ METHODS = {
     "nnclr": NNCLR,
     "pair_margin": PairMargin,
     "simclr": SimCLR,
+    "simcse": SimCSE,
     "simsiam": SimSiam,
     "supcon": SupCon,
     "triplet": Triplet,

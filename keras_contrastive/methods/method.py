@@ -40,8 +40,8 @@ class Method(keras.layers.Layer):
 
     Subclasses implement `build(towers)` (heads and state variables),
     `compute_loss_and_metrics` and `get_config`; they may override
-    `after_step`, `learning_rate_multipliers`, `metric_names` and
-    `requires_labels`. Heads are lists with one network per distinct encoder
+    `after_step`, `learning_rate_multipliers`, `metric_names`,
+    `requires_labels` and `check_third_part`. Heads are lists with one network per distinct encoder
     (`towers.encoders`), so that the method works for a siamese model and for
     two towers alike.
 
@@ -155,6 +155,34 @@ class Method(keras.layers.Layer):
     def supports_chunking(cls) -> bool:
         """Whether the method implements `forward` and `loss_from_outputs`, which gradient caching needs."""
         return cls.forward is not Method.forward and cls.loss_from_outputs is not Method.loss_from_outputs
+
+    def check_third_part(self, third, batch: int | None, towers: Towers) -> None:
+        """Raises ValueError unless a batch's third part is what the method takes.
+
+        The model calls it for every batch, before the graph runs. By default
+        the third part is class labels: required when `requires_labels`, and
+        then `(batch,)` integers; a method that takes something else there
+        (SimCSE's hard negatives) overrides this check.
+
+        Args:
+            third: The batch's third part, or None for a batch of two views.
+            batch: The batch size when it is static, else None.
+            towers: The model's encoders.
+        """
+        if not self.requires_labels:
+            return
+        if third is None:
+            raise ValueError(
+                f"{type(self).__name__} needs labelled batches (view_a, view_b, labels); make_views "
+                "passes labels along when the dataset yields (example, label) pairs."
+            )
+        shape = tf.TensorShape(getattr(third, "shape", None))
+        dtype = tf.as_dtype(getattr(third, "dtype", tf.float32))
+        if shape.rank != 1 or not dtype.is_integer or (batch is not None and shape[0] not in (None, batch)):
+            raise ValueError(
+                f"Expected labels to be a batch of integer class labels (batch,) = ({batch or '?'},), got "
+                f"shape {tuple(shape) if shape.rank is not None else 'of unknown rank'} and dtype {dtype.name}."
+            )
 
     def after_step(self, towers: Towers, results: dict[str, tf.Tensor]) -> None:
         """Updates state after each optimizer step, from this step's `results`.

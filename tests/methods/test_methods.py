@@ -37,8 +37,9 @@ def batch(rng):
 
 
 def fit_once(model, data):
+    """One step on `data`; labels go along for the methods that take them (SimCSE's third part is hard negatives)."""
     view_a, view_b, labels = data
-    dataset = tf.data.Dataset.from_tensors((view_a, view_b, labels))
+    dataset = tf.data.Dataset.from_tensors((view_a, view_b, labels) if model.method.requires_labels else (view_a, view_b))
     return model.fit(dataset, epochs=1, verbose=0).history
 
 
