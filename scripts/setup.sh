@@ -23,13 +23,16 @@ if [ ! -e "$STAMP" ]; then
   .venv/bin/pip install --quiet --no-deps "tensorflow-serving-api==2.21.*"
   rm -f .venv/.installed-* && touch "$STAMP"
 fi
-# --with-data: the Debian packages of real data the tests read, Fashion-MNIST
-# and openclipart's PNG clip-art; one apt-get update, and only what is missing
-# is installed.
+# --with-data: the Debian packages of real data the tests read, Fashion-MNIST,
+# openclipart's PNG clip-art, WordNet 3.0 (kc.data.wordnet_pairs) and the
+# fortune quotations (kc.data.fortunes); one apt-get update, and only what is
+# missing is installed.
 if [ "${1:-}" = "--with-data" ]; then
   MISSING=()
   [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || MISSING+=(dataset-fashion-mnist)
   [ -d /usr/share/openclipart/png ] || MISSING+=(openclipart-png)
+  [ -e /usr/share/wordnet/data.noun ] || MISSING+=(wordnet-base)
+  [ -e /usr/share/games/fortunes/computers ] || MISSING+=(fortunes)
   if [ ${#MISSING[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "==> installing Debian's ${MISSING[*]}"

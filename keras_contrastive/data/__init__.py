@@ -7,9 +7,19 @@ from keras_contrastive.data.files import from_files
 from keras_contrastive.data.holdout import holdout_split
 from keras_contrastive.data.index import index_directory
 from keras_contrastive.data.load import load, load_numpy
+from keras_contrastive.data.pairs import make_pairs
 from keras_contrastive.data.views import make_views
+from keras_contrastive.data.food_reviews import food_review_classes, food_reviews
+from keras_contrastive.data.fortunes import Fortune, fortune_quotes, fortunes
+from keras_contrastive.data.load_text import TEXT_DATASETS, TextDatasetInfo, load_text
+from keras_contrastive.data.word_similarity import word_similarity
+from keras_contrastive.data.wordnet import ReverseDictionary, Synset, wordnet_pairs, wordnet_reverse_dictionary
+from keras_contrastive.data.wordnet import wordnet_synsets
 
 __all__ = [
     "DATASETS", "DatasetInfo", "IMAGE_EXTENSIONS", "decode_image", "from_directory", "from_files", "holdout_split",
-    "index_directory", "load", "load_numpy", "make_views",
+    "index_directory", "load", "load_numpy", "make_pairs", "make_views",
+    "Fortune", "ReverseDictionary", "Synset", "TEXT_DATASETS", "TextDatasetInfo", "food_review_classes", "food_reviews",
+    "fortune_quotes", "fortunes", "load_text", "word_similarity", "wordnet_pairs", "wordnet_reverse_dictionary",
+    "wordnet_synsets",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 
 from keras_contrastive.losses.multiple_negatives_ranking import multiple_negatives_ranking_and_accuracy
 from keras_contrastive.methods.method import Method
