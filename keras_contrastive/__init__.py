@@ -8,6 +8,7 @@ from keras_contrastive import augment, data, encoders, evaluation, export, losse
 from keras_contrastive import callbacks, distribute, plots, validation  # noqa: E402
 from keras_contrastive import layers, optimizers, retrieval  # noqa: E402
 from keras_contrastive import training  # noqa: E402
+from keras_contrastive import text  # noqa: E402
 from keras_contrastive.loading import load_model  # noqa: E402
 from keras_contrastive.saving import save_model  # noqa: E402
 from keras_contrastive.model import ContrastiveModel  # noqa: E402
@@ -35,6 +36,7 @@ __all__ = [
     "plots",
     "save_model",
     "retrieval",
+    "text",
     "training",
     "validation",
 ]

@@ -25,6 +25,38 @@ print(json.dumps({"answers": answers, "package_imported": "keras_contrastive" in
 """
 
 
+#: The ops that call back into Python, which a model server cannot run.
+PYTHON_OPS = frozenset({"PyFunc", "PyFuncStateless", "EagerPyFunc"})
+
+
+def graph_ops(saved_model_dir) -> set[str]:
+    """Every op of a SavedModel's graph, its own nodes and those of every function in its library."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    proto.ParseFromString((Path(saved_model_dir) / "saved_model.pb").read_bytes())
+    graph = proto.meta_graphs[0].graph_def
+    ops = {node.op for node in graph.node}
+    for function in graph.library.function:
+        ops |= {node.op for node in function.node_def}
+    return ops
+
+
+def ops_outside_core_tensorflow(ops: set[str]) -> list[str]:
+    """The ops of `ops` that core TensorFlow does not register, or that run Python, sorted.
+
+    An op counts as core when it is registered and has a `tf.raw_ops`
+    wrapper: importing keras-hub imports TF Text, which registers its ops
+    (WordPiece, SentencePiece) in this process's registry, but `tf.raw_ops`
+    holds only the ops TensorFlow itself defines.
+    """
+    import tensorflow as tf
+    from tensorflow.python.framework import op_def_registry
+
+    unregistered = {op for op in ops if op_def_registry.get(op) is None or not hasattr(tf.raw_ops, op)}
+    return sorted(unregistered | (ops & PYTHON_OPS))
+
+
 def serve_in_fresh_process(directory: Path, requests: list[tuple]) -> list[dict]:
     """Runs each `(export_path, signature_name, input_name, array)` in one new process without the package.
 

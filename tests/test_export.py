@@ -8,7 +8,7 @@ import pytest
 
 import keras_contrastive as kc
 from keras_contrastive.export import export_embedder
-from tests.serving import serve_in_fresh_process
+from tests.serving import graph_ops, ops_outside_core_tensorflow, serve_in_fresh_process
 
 
 @pytest.fixture(scope="module")
@@ -78,19 +78,9 @@ def test_the_signature_refuses_wrong_shapes_and_dtypes_naming_the_expected_shape
 
 
 def test_the_graph_holds_only_core_tensorflow_ops(model, tmp_path):
-    from tensorflow.core.protobuf import saved_model_pb2
-    from tensorflow.python.framework import op_def_registry
-
-    proto = saved_model_pb2.SavedModel()
-    proto.ParseFromString((export_embedder(model, tmp_path) / "saved_model.pb").read_bytes())
-    graph = proto.meta_graphs[0].graph_def
-    ops = {node.op for node in graph.node}
-    for function in graph.library.function:
-        ops |= {node.op for node in function.node_def}
+    ops = graph_ops(export_embedder(model, tmp_path))
     assert "Conv2D" in ops  # the walk reached the encoder's functions
-    unknown = sorted(op for op in ops if op_def_registry.get(op) is None)
-    python_ops = sorted(ops & {"PyFunc", "PyFuncStateless", "EagerPyFunc"})
-    assert unknown == [] and python_ops == []
+    assert ops_outside_core_tensorflow(ops) == []
 
 
 def test_a_process_killed_mid_export_leaves_no_version_and_the_next_export_succeeds(model, tmp_path):
