@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from keras_contrastive.callbacks.stop_on_non_finite import StopOnNonFinite
 from keras_contrastive.callbacks.training_checkpoint import TrainingCheckpoint
+from keras_contrastive.data.pairs import make_pairs
 from keras_contrastive.data.views import make_views
 from keras_contrastive.methods.method import Method
 from keras_contrastive.model import ContrastiveModel
@@ -83,7 +84,7 @@ def train_encoder(
     encoder: keras.Model,
     method: Method,
     examples,
-    augment: Callable,
+    augment: Callable | None,
     labels: np.ndarray | None = None,
     epochs: int = 10,
     batch_size: int = 128,
@@ -97,6 +98,7 @@ def train_encoder(
     jit_compile: bool = False,
     checkpoint: TrainingCheckpoint | None = None,
     cache: bool = True,
+    pairs: bool = False,
 ) -> tuple[ContrastiveModel, keras.callbacks.History, float]:
     """Trains `encoder` with `method`: the recipe of the command line, the tests and the benchmarks.
 
@@ -111,7 +113,8 @@ def train_encoder(
         examples: A `tf.data.Dataset` of single examples or `(example, label)`
             pairs, of known size; or an array of examples (with `labels`).
         augment: Maps a batch of examples to a batch of views, e.g.
-            `kc.augment.simclr(28, channels=1)`.
+            `kc.augment.simclr(28, channels=1)`; None for two copies of each
+            example (unsupervised SimCSE) or with `pairs`.
         labels: `(N,)` labels of an array of examples.
         epochs: Passes over the examples.
         batch_size: Examples per step.
@@ -131,6 +134,9 @@ def train_encoder(
         cache: Keep the examples in memory after the first epoch
             (`make_views`'s `cache`); False for data streamed from disk
             (`kc.data.from_directory`, which caches itself when asked).
+        pairs: The examples are given pairs `(anchor, positive)` or
+            `(anchor, positive, hard_negative)`, batched as they are
+            (`kc.data.make_pairs`) rather than augmented into views.
 
     Returns:
         `(model, history, training_seconds)`.
@@ -150,14 +156,20 @@ def train_encoder(
     if method.requires_labels and not isinstance(examples.element_spec, tuple):
         raise ValueError(f"{type(method).__name__} needs labels: pass (example, label) pairs or labels=...")
     total_steps = epochs * steps_per_epoch(examples, batch_size)
+    if pairs and augment is not None:
+        raise ValueError("Given pairs are batched as they are: pass augment=None with pairs=True.")
     model = ContrastiveModel(encoder, method)
-    views = make_views(examples, augment, batch_size=batch_size, seed=seed, reproducible=reproducible, cache=cache)
+
+    def batched(data, size, shuffle_buffer):
+        if pairs:
+            return make_pairs(data, batch_size=size, shuffle_buffer=shuffle_buffer, seed=seed, cache=cache)
+        return make_views(data, augment, batch_size=size, shuffle_buffer=shuffle_buffer, seed=seed,
+                          reproducible=reproducible, cache=cache)
+
+    views = batched(examples, batch_size, 10_000)
     validation = None
     if validation_examples is not None:
-        validation = make_views(
-            validation_examples, augment, batch_size=min(batch_size, int(validation_examples.cardinality())),
-            shuffle_buffer=None, seed=seed, cache=cache,
-        )
+        validation = batched(validation_examples, min(batch_size, int(validation_examples.cardinality())), None)
     schedule = warmup_cosine(learning_rate, total_steps)
     model.compile(
         optimizer=LARS(schedule, weight_decay=1e-6) if optimizer == "lars" else keras.optimizers.Adam(schedule),

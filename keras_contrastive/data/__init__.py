@@ -1,4 +1,4 @@
-"""Loaders for image data sets and folders of images, and `make_views`, the pipeline of augmented view pairs."""
+"""Loaders of images (catalogued sets, folders, TFDS) and texts (corpora, files), and the batch pipelines: `make_views`, `make_pairs`."""
 
 from keras_contrastive.data.catalog import DATASETS, DatasetInfo
 from keras_contrastive.data.decode import IMAGE_EXTENSIONS, decode_image
@@ -8,6 +8,7 @@ from keras_contrastive.data.holdout import holdout_split
 from keras_contrastive.data.index import index_directory
 from keras_contrastive.data.load import load, load_numpy
 from keras_contrastive.data.pairs import make_pairs
+from keras_contrastive.data.text_file import text_file
 from keras_contrastive.data.views import make_views
 from keras_contrastive.data.food_reviews import food_review_classes, food_reviews
 from keras_contrastive.data.fortunes import Fortune, fortune_quotes, fortunes
@@ -18,7 +19,7 @@ from keras_contrastive.data.wordnet import wordnet_synsets
 
 __all__ = [
     "DATASETS", "DatasetInfo", "IMAGE_EXTENSIONS", "decode_image", "from_directory", "from_files", "holdout_split",
-    "index_directory", "load", "load_numpy", "make_pairs", "make_views",
+    "index_directory", "load", "load_numpy", "make_pairs", "make_views", "text_file",
     "Fortune", "ReverseDictionary", "Synset", "TEXT_DATASETS", "TextDatasetInfo", "food_review_classes", "food_reviews",
     "fortune_quotes", "fortunes", "load_text", "word_similarity", "wordnet_pairs", "wordnet_reverse_dictionary",
     "wordnet_synsets",

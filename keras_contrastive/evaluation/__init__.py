@@ -1,6 +1,7 @@
 """Standard protocols for judging an embedding."""
 
 from keras_contrastive.evaluation.alignment import alignment
+from keras_contrastive.evaluation.answer_recall import answer_recall
 from keras_contrastive.evaluation.class_balanced_subset import class_balanced_subset
 from keras_contrastive.evaluation.classifier import classifier
 from keras_contrastive.evaluation.effective_rank import effective_rank
@@ -13,12 +14,20 @@ from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
 from keras_contrastive.evaluation.linear_probe import linear_probe, linear_probe_accuracy
 from keras_contrastive.evaluation.report import compare_with_baselines
+from keras_contrastive.evaluation.raw_baselines import RAW_BASELINES
 from keras_contrastive.evaluation.retrieval_metrics import retrieval_metrics
+from keras_contrastive.evaluation.text_report import TEXT_TASKS, text_report
+from keras_contrastive.evaluation.tfidf import TfidfFeatures
 from keras_contrastive.evaluation.training_history import load_training_history, save_training_history
 from keras_contrastive.evaluation.uniformity import uniformity
+from keras_contrastive.evaluation.word_similarity import word_similarity_correlation
 
 __all__ = [
+    "RAW_BASELINES",
+    "TEXT_TASKS",
+    "TfidfFeatures",
     "alignment",
+    "answer_recall",
     "class_balanced_subset",
     "classifier",
     "compare_with_baselines",
@@ -35,6 +44,8 @@ __all__ = [
     "load_training_history",
     "retrieval_metrics",
     "save_training_history",
+    "text_report",
     "uniformity",
+    "word_similarity_correlation",
     "write_evaluation_report",
 ]

@@ -24,6 +24,8 @@ def embed(encoder: keras.Model, examples, batch_size: int = 512) -> np.ndarray:
     Example:
     >>> embeddings = embed(model.encoder, test_images)
     """
+    if isinstance(examples, (list, tuple)) or (isinstance(examples, np.ndarray) and examples.dtype.kind in "USO"):
+        examples = tf.constant(examples)  # NumPy's unicode arrays are no Keras dtype; TF strings are
     return np.asarray(encoder.predict(examples, batch_size=batch_size, verbose=0), np.float32)
 
 

@@ -1,4 +1,4 @@
-"""Compares a trained encoder with a random-init one and with raw pixels."""
+"""Compares a trained encoder with a random-init one and with the raw input (pixels, TF-IDF)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 from keras_contrastive.evaluation.embed import embed_labelled
 from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.linear_probe import linear_probe_accuracy
+from keras_contrastive.evaluation.raw_baselines import RAW_BASELINES
 from keras_contrastive.tower_input import TowerInput
 
 
@@ -21,10 +22,12 @@ def compare_with_baselines(
     seed: int = 0,
     verbose: bool = False,
 ) -> dict[str, dict[str, float]]:
-    """kNN and linear-probe accuracy of `encoder`, a fresh copy of it, and (for images) raw pixels.
+    """kNN and linear-probe accuracy of `encoder`, a fresh copy of it, and the raw input.
 
     The random-init baseline is `encoder`'s architecture with new weights
     (rebuilt from its config), so any gain over it is what training learned.
+    The raw input is raw pixels for image encoders and TF-IDF (its
+    vocabulary learned from the training texts) for text encoders.
     The examples are streamed through each encoder; only the features are
     held in memory.
 
@@ -41,8 +44,8 @@ def compare_with_baselines(
             encoder and split.
 
     Returns:
-        `{"trained": {...}, "random_init": {...}, "raw_pixels": {...}}` (no
-        "raw_pixels" for encoders of other inputs than images), each with
+        `{"trained": {...}, "random_init": {...}, "raw_pixels" | "tfidf": {...}}`
+        (no raw baseline for other inputs than images and text), each with
         "knn_accuracy" and "linear_probe_accuracy".
 
     Example:
@@ -51,8 +54,10 @@ def compare_with_baselines(
     keras.utils.set_random_seed(seed)
     random_init = keras.Model.from_config(encoder.get_config())
     featurizers = {"trained": encoder, "random_init": random_init}
-    if TowerInput.of(encoder).kind == "images":
-        featurizers["raw_pixels"] = lambda x: np.asarray(x, np.float32).reshape(len(x), -1) / 255.0
+    kind = TowerInput.of(encoder).kind
+    if kind in RAW_BASELINES:
+        name, make_featurizer = RAW_BASELINES[kind]
+        featurizers[name] = make_featurizer(train)
     results = {}
     for name, featurize in featurizers.items():
         if verbose:
@@ -94,3 +99,4 @@ def score_features(
             *train, *test, epochs=probe_epochs, seed=seed
         ),
     }
+
