@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import argparse
 import contextlib
 import errno
@@ -33,6 +34,17 @@ def _positive_number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
+def _text_tasks(text: str) -> tuple[str, ...]:
+    """An argparse type: a comma-separated list of text evaluation tasks, or none."""
+    from keras_contrastive.evaluation.text_report import TEXT_TASKS
+
+    tasks = () if text == "none" else tuple(t.strip() for t in text.split(",") if t.strip())
+    unknown = [t for t in tasks if t not in TEXT_TASKS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(unknown)}; choose from {', '.join(TEXT_TASKS)} or none")
+    return tasks
+
+
 #: Settings that suit each data set on a CPU budget; every one can be overridden.
 DATASET_DEFAULTS = {
     # kNN with k=200 is the protocol for 50k-image sets; digits has about 140 images a class.
@@ -48,6 +60,12 @@ DATASET_DEFAULTS = {
 OWN_DATA_DEFAULTS = dict(batch_size=128, epochs=30, crop_scale=0.2, learning_rate=2e-3, temperature=0.2, knn_k=20, flip=True)
 #: The encoders `--encoder` names directly; any keras.applications architecture or a keras-hub preset folder works too.
 OWN_ENCODERS = ("small_cnn", "resnet18")
+#: Settings for `--text`: supervised SimCSE on WordNet's (gloss, word) pairs, as benchmarks/text.py measured them.
+TEXT_DEFAULTS = dict(batch_size=256, epochs=3, learning_rate=2e-3, temperature=0.05, knn_k=20)
+#: The text corpora `--text` names; any other value is a file (see `kc.data.text_file`).
+TEXT_CORPORA = {"wordnet": dict(pairs="lemma"), "fortunes": {}}
+#: The text encoders `--encoder` names with `--text`.
+TEXT_ENCODERS = ("bag_of_embeddings", "text_transformer")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--data", metavar="DIR|tfds:NAME",
                         help="your own folder of images (classes from its subfolders, see --labels), "
                         "or any TFDS image data set")
+    source.add_argument("--text", metavar="wordnet|fortunes|FILE",
+                        help="texts: WordNet's (gloss, word) pairs, the fortune quotations, or your own UTF-8 file "
+                        "of one text per line (or tab-separated anchor, positive [, hard negative])")
     train.add_argument("--data-dir", help="directory with the data set's files, where it has local ones (TFDS's data_dir)")
     train.add_argument("--image-size", type=_positive_int, help="with --data: side of the square images trained on (default: 64)")
     train.add_argument("--channels", type=int, choices=[1, 3], default=3, help="with --data DIR: 3 (colour) or 1 (grey)")
@@ -79,10 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--test-split", default="test", help="with --data tfds:NAME: the split evaluated on (default: test)")
     train.add_argument("--cache", metavar="memory|PATH",
                        help="with --data: keep the decoded images in memory, or in files at PATH, after the first epoch")
-    train.add_argument("--method", default="simclr", help="self-supervised method (default: simclr)")
-    train.add_argument("--encoder", default="small_cnn", metavar="NAME|PRESET_DIR",
+    train.add_argument("--method", help="self-supervised method (default: simclr; simcse with --text)")
+    train.add_argument("--encoder", metavar="NAME|PRESET_DIR",
                        help="small_cnn (default), resnet18, any keras.applications architecture (e.g. ResNet50, "
-                       "MobileNetV3Small), or a local keras-hub preset directory (its weights are trained further)")
+                       "MobileNetV3Small), or a local keras-hub preset directory (its weights are trained further); "
+                       "with --text: bag_of_embeddings (default) or text_transformer")
+    train.add_argument("--vocabulary-size", type=_positive_int, default=30_000,
+                       help="with --text: words in the tokenizer's vocabulary, learned from the training texts")
+    train.add_argument("--sequence-length", type=_positive_int, default=32,
+                       help="with --text: tokens per text; longer texts are truncated")
+    train.add_argument("--tasks", type=_text_tasks, metavar="TASK,...|none",
+                       help="with --text: the evaluation tasks (default: all of reverse_dictionary, food_reviews, "
+                       "simlex999, wordsim353)")
     train.add_argument("--weights", metavar="FILE",
                        help="with a keras.applications --encoder: a weights file of it without top to start from")
     train.add_argument("--strategy", choices=["none", "mirrored", "multi_worker"], default="none",
@@ -166,6 +195,154 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Source(abc.ABC):
+    """What `train` needs of its data, whatever the kind: examples, views, an encoder and an evaluation.
+
+    Attributes:
+        train, test: The training examples (single examples, `(example, label)`
+            pairs, or given pairs with `pairs`) and the held-out examples
+            (None for no validation loss).
+        description: The line `train` prints before training.
+        data_settings: What a checkpoint records of the data.
+        settings: The data's defaults (batch size, epochs, ...) before the flags.
+        method, encoder: The default method and encoder names.
+        pairs: Whether `train` holds given pairs rather than examples to augment.
+    """
+
+    def __init__(self, train, test, description, data_settings, settings, method, encoder, pairs=False):
+        self.train, self.test, self.description = train, test, description
+        self.data_settings, self.settings = data_settings, settings
+        self.method, self.encoder, self.pairs = method, encoder, pairs
+
+    @abc.abstractmethod
+    def augment(self, settings: dict, seed: int):
+        """The views' augmentation, or None for views that are copies or given pairs."""
+
+    @abc.abstractmethod
+    def make_encoder(self, name: str, weights: str | None):
+        """The encoder `--encoder` names, for this data."""
+
+    @abc.abstractmethod
+    def evaluate(self, encoder, settings: dict, seed: int) -> dict | None:
+        """The held-out figures of the trained encoder beside its baselines, or None without labels."""
+
+    @abc.abstractmethod
+    def print_results(self, results: dict) -> None:
+        """Prints what `evaluate` returned as a table."""
+
+
+class _ImageSource(_Source):
+    """A catalogued data set, a folder of images or a TFDS data set."""
+
+    def __init__(self, args: argparse.Namespace):
+        source = args.data or args.dataset or "digits"
+        super().__init__(*_image_data(args, source), dict(OWN_DATA_DEFAULTS if args.data else DATASET_DEFAULTS[source]),
+                         method="simclr", encoder="small_cnn")
+        self.cache = args.data is None  # a folder streams from disk; --cache keeps its decoded images
+        self.labelled = isinstance(self.train.element_spec, tuple)
+        self.shape = tuple((self.train.element_spec[0] if self.labelled else self.train.element_spec).shape)
+
+    def augment(self, settings: dict, seed: int):
+        import keras_contrastive as kc
+
+        height, _, channels = self.shape
+        return kc.augment.simclr(height, channels=channels, crop_scale=(settings["crop_scale"], 1.0),
+                                 horizontal_flip=settings["flip"], seed=seed)
+
+    def make_encoder(self, name: str, weights: str | None):
+        return _encoder(name, self.shape, weights)
+
+    def evaluate(self, encoder, settings: dict, seed: int) -> dict | None:
+        import keras_contrastive as kc
+
+        if not self.labelled:
+            print("no labels (--labels none), so no kNN or linear-probe evaluation", flush=True)
+            return None
+        print(f"evaluating: linear probe and kNN (k={settings['knn_k']}, T=0.1) on the test split ...", flush=True)
+        return kc.evaluation.compare_with_baselines(encoder, self.train, self.test, k=settings["knn_k"], seed=seed,
+                                                    verbose=sys.stdout.isatty())
+
+    def print_results(self, results: dict) -> None:
+        print(f"  {'encoder':<12} {'linear probe':>13} {'kNN':>7}")
+        for name, scores in results.items():
+            print(f"  {name:<12} {scores['linear_probe_accuracy']:>13.4f} {scores['knn_accuracy']:>7.4f}")
+
+
+class _TextSource(_Source):
+    """A text corpus by name (WordNet's pairs, the fortunes) or a user's file of texts or pairs."""
+
+    def __init__(self, args: argparse.Namespace):
+        import keras_contrastive as kc
+
+        if args.image_size is not None:
+            raise ValueError("--image-size goes with images (--data or --dataset), not --text.")
+        split = f"train[:{args.train_subset}]" if args.train_subset else "train"
+        if args.text in TEXT_CORPORA:
+            train = kc.data.load_text(args.text, split, **TEXT_CORPORA[args.text])
+        else:
+            train = kc.data.text_file(args.text)
+            if args.train_subset:
+                train = train.take(args.train_subset)
+        pairs = isinstance(train.element_spec, tuple)
+        count = int(train.cardinality())
+        what = "given pairs" if pairs else "texts"
+        super().__init__(train, None, f"{args.text}: {count} training {what}",
+                         dict(train_split=split, vocabulary_size=args.vocabulary_size,
+                              sequence_length=args.sequence_length),
+                         dict(TEXT_DEFAULTS), method="simcse", encoder="bag_of_embeddings", pairs=pairs)
+        self.vocabulary_size, self.sequence_length = args.vocabulary_size, args.sequence_length
+        self.tasks = args.tasks
+        self._texts = None
+
+    @property
+    def texts(self) -> list:
+        """Every training text (both sides of each pair): the tokenizer's and TF-IDF's corpus."""
+        if self._texts is None:
+            rows = self.train.as_numpy_iterator()
+            self._texts = [t for row in rows for t in (row if self.pairs else (row,))]
+        return self._texts
+
+    def augment(self, settings: dict, seed: int):
+        import keras_contrastive as kc
+
+        # Given pairs are their own views. Unlabelled texts get word dropout and a deleted span on top of the
+        # encoder's dropout, SimCSE too: on the food reviews that doubled its kNN lead over the random init
+        # (+2.5 points against +1.2 with two copies, benchmarks/text.py --corpus food_reviews).
+        return None if self.pairs else kc.augment.text(seed=seed)
+
+    def make_encoder(self, name: str, weights: str | None):
+        import keras_contrastive as kc
+
+        if weights is not None:
+            raise ValueError("--weights goes with a keras.applications --encoder, not with --text.")
+        if name not in TEXT_ENCODERS:
+            raise ValueError(f"--encoder {name} is not a text encoder; with --text choose one of {list(TEXT_ENCODERS)}.")
+        print(f"learning a vocabulary of up to {self.vocabulary_size} words from the training texts ...", flush=True)
+        tokenizer = kc.text.train_tokenizer(self.texts, vocabulary_size=self.vocabulary_size,
+                                            sequence_length=self.sequence_length)
+        return getattr(kc.encoders, name)(tokenizer)
+
+    def evaluate(self, encoder, settings: dict, seed: int) -> dict | None:
+        import keras_contrastive as kc
+
+        tasks = kc.evaluation.TEXT_TASKS if self.tasks is None else self.tasks
+        if not tasks:
+            print("no evaluation (--tasks none)", flush=True)
+            return None
+        return kc.evaluation.text_report(encoder, self.texts, tasks=tasks, k=settings["knn_k"], seed=seed, verbose=True)
+
+    def print_results(self, results: dict) -> None:
+        for task, by_encoder in results.items():
+            if "skipped" in by_encoder:
+                print(f"  {task}: skipped ({by_encoder['skipped']})")
+                continue
+            metrics = list(next(iter(by_encoder.values())))
+            print(f"  {task:<20}" + "".join(f"{metric:>23}" for metric in metrics))
+            for name, scores in by_encoder.items():
+                print(f"    {name:<18}" + "".join(
+                    f"{'n/a' if scores[m] is None else format(scores[m], '.4f'):>23}" for m in metrics))
+
+
 def _train(args: argparse.Namespace) -> dict:
     import keras
 
@@ -174,17 +351,20 @@ def _train(args: argparse.Namespace) -> dict:
     from keras_contrastive.saving import atomic_path
 
     strategy = _strategy(args.strategy)  # first: MultiWorkerMirroredStrategy must come before any other op
-    source = args.data or args.dataset or "digits"
-    settings = dict(OWN_DATA_DEFAULTS if args.data else DATASET_DEFAULTS[source])
-    for key in settings:
-        if getattr(args, key, None) is not None:
-            settings[key] = getattr(args, key)
-    method_class = kc.methods.METHODS.get(args.method.lower())
-    if method_class is None:
-        raise ValueError(f"Unknown method {args.method!r}; choose one of {sorted(kc.methods.METHODS)}.")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a directory for the model, metrics and export.")
+    keras.utils.set_random_seed(args.seed)
+    data = _TextSource(args) if args.text else _ImageSource(args)
+    method_name = (args.method or data.method).lower()
+    encoder_name = args.encoder or data.encoder
+    settings = data.settings
+    for key in settings:
+        if getattr(args, key, None) is not None:
+            settings[key] = getattr(args, key)
+    method_class = kc.methods.METHODS.get(method_name)
+    if method_class is None:
+        raise ValueError(f"Unknown method {method_name!r}; choose one of {sorted(kc.methods.METHODS)}.")
     if not _is_chief(strategy):  # the other workers train beside the chief and write only to their own folder
         out = out / "workers" / f"{strategy.cluster_resolver.task_type}-{strategy.cluster_resolver.task_id}"
     model_path, metrics_path, checkpoint_dir = out / "model.keras", out / "metrics.json", out / "checkpoint"
@@ -196,17 +376,15 @@ def _train(args: argparse.Namespace) -> dict:
         unfinished = False
     out.mkdir(parents=True, exist_ok=True)
 
-    keras.utils.set_random_seed(args.seed)
-    train, test, description, data_settings = _training_data(args, source)
-    labelled = isinstance(train.element_spec, tuple)
-    height, width, channels = (train.element_spec[0] if labelled else train.element_spec).shape
+    train, test = data.train, data.test
     train_size = int(train.cardinality())
     steps = settings["epochs"] * kc.training.steps_per_epoch(train, settings["batch_size"])
     method_arguments = _method_arguments(method_class, args.projection_dim, settings["temperature"], steps)
     if args.optimizer == "lars" and args.learning_rate is None:  # SimCLR's rule for LARS
         settings["learning_rate"] = 0.3 * settings["batch_size"] / 256
-    run = dict(dataset=source, **data_settings, method=args.method.lower(), method_arguments=method_arguments,
-               encoder=args.encoder, weights=args.weights, optimizer=args.optimizer, seed=args.seed,
+    source = args.text or args.data or args.dataset or "digits"
+    run = dict(dataset=source, **data.data_settings, method=method_name, method_arguments=method_arguments,
+               encoder=encoder_name, weights=args.weights, optimizer=args.optimizer, seed=args.seed,
                strategy=args.strategy, **settings)
     # A checkpoint records the run's settings; one from another run is refused, naming the differences.
     checkpoint = kc.callbacks.TrainingCheckpoint(checkpoint_dir, settings=run)
@@ -217,28 +395,24 @@ def _train(args: argparse.Namespace) -> dict:
         train_seconds = json.loads((out / "history.json").read_text()).get("train_seconds", 0.0)
     else:
         print(
-            f"{description}: {train_size} training and {int(test.cardinality())} test images of "
-            f"{height}x{width}x{channels}; {args.method} with {args.encoder}, "
+            f"{data.description}; {method_name} with {encoder_name}, "
             f"{settings['epochs']} epochs of batch {settings['batch_size']}"
             + (f", on {strategy.num_replicas_in_sync} replicas ({args.strategy})" if strategy else ""),
             flush=True,
         )
         if checkpoint.resume_epoch:
             print(f"resuming from the checkpoint after epoch {checkpoint.resume_epoch} in {checkpoint_dir}", flush=True)
-        augment = kc.augment.simclr(
-            height, channels=channels, crop_scale=(settings["crop_scale"], 1.0),
-            horizontal_flip=settings["flip"], seed=args.seed,
-        )
         monitor = (kc.callbacks.KNNMonitor(train, test, every=args.knn_every, k=settings["knn_k"])
-                   if args.knn_every and labelled else None)
+                   if args.knn_every and isinstance(data, _ImageSource) and data.labelled else None)
         with strategy.scope() if strategy else contextlib.nullcontext():
-            encoder = _encoder(args.encoder, (height, width, channels), args.weights)
+            encoder = data.make_encoder(encoder_name, args.weights)
             model, _, train_seconds = kc.training.train_encoder(
-                encoder, method_class(**method_arguments), train, augment, epochs=settings["epochs"],
-                batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], optimizer=args.optimizer,
-                seed=args.seed, reproducible=True, validation_examples=test, callbacks=[monitor] if monitor else None,
-                verbose=1 if sys.stdout.isatty() else 2, jit_compile=args.jit_compile, checkpoint=checkpoint,
-                cache=args.data is None,  # a folder streams from disk; --cache keeps its decoded images
+                encoder, method_class(**method_arguments), train, data.augment(settings, args.seed),
+                epochs=settings["epochs"], batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
+                optimizer=args.optimizer, seed=args.seed, reproducible=True, validation_examples=test,
+                callbacks=[monitor] if monitor else None, verbose=1 if sys.stdout.isatty() else 2,
+                jit_compile=args.jit_compile, checkpoint=checkpoint, cache=getattr(data, "cache", True),
+                pairs=data.pairs,
             )
         metrics, epochs = checkpoint.training_history()
         with atomic_path(out / "history.json") as temporary:
@@ -246,22 +420,16 @@ def _train(args: argparse.Namespace) -> dict:
                                             indent=1, allow_nan=False))
         kc.save_model(model, model_path)
 
-    if labelled:
-        print(f"evaluating: linear probe and kNN (k={settings['knn_k']}, T=0.1) on the test split ...", flush=True)
-        results = kc.evaluation.compare_with_baselines(model.encoder, train, test, k=settings["knn_k"], seed=args.seed,
-                                                       verbose=sys.stdout.isatty())
-    else:
-        print("no labels (--labels none), so no kNN or linear-probe evaluation", flush=True)
-        results = None
+    results = data.evaluate(model.encoder, settings, args.seed)
     exported = export_embedder(model, out / "serving")
     metrics, _ = checkpoint.training_history()
     report = {
         "dataset": source,
-        **data_settings,
+        **data.data_settings,
         "method": model.method.get_config(),
-        "encoder": args.encoder,
+        "encoder": encoder_name,
         "settings": settings,
-        "train_images": train_size,
+        "train_examples": train_size,
         "train_seconds": round(train_seconds, 1),
         "resumed_after_epoch": checkpoint.resume_epoch,
         "optimizer": args.optimizer,
@@ -278,18 +446,16 @@ def _train(args: argparse.Namespace) -> dict:
     if not _is_chief(strategy):
         shutil.rmtree(out)
         return report
-    print(f"\ntrained for {train_seconds:.0f} s" + ("; test accuracy:" if results else ""))
+    print(f"\ntrained for {train_seconds:.0f} s" + ("; test figures:" if results else ""))
     if results:
-        print(f"  {'encoder':<12} {'linear probe':>13} {'kNN':>7}")
-        for name, scores in results.items():
-            print(f"  {name:<12} {scores['linear_probe_accuracy']:>13.4f} {scores['knn_accuracy']:>7.4f}")
+        data.print_results(results)
     print(f"saved {model_path} and {metrics_path}")
     print(f"exported the embedder for TF Serving to {exported}")
     return report
 
 
-def _training_data(args: argparse.Namespace, source: str):
-    """The training and test examples, a description, and the data settings a checkpoint records."""
+def _image_data(args: argparse.Namespace, source: str):
+    """The training and test images, a description, and the data settings a checkpoint records."""
     import keras_contrastive as kc
 
     if args.data is None:
@@ -298,13 +464,14 @@ def _training_data(args: argparse.Namespace, source: str):
         train_split = f"train[:{args.train_subset}]" if args.train_subset else "train"
         train = kc.data.load(source, train_split, data_dir=args.data_dir)
         test = kc.data.load(source, "test", data_dir=args.data_dir)
-        return train, test, source, dict(train_split=train_split)
+        return train, test, _describe_images(source, train, test), dict(train_split=train_split)
     image_size = args.image_size or 64
     if source.startswith("tfds:"):
         train_split = f"train[:{args.train_subset}]" if args.train_subset else "train"
         train = kc.data.load(source, train_split, data_dir=args.data_dir, image_size=image_size)
         test = kc.data.load(source, args.test_split, data_dir=args.data_dir, image_size=image_size)
-        return train, test, source, dict(train_split=train_split, test_split=args.test_split, image_size=image_size)
+        return (train, test, _describe_images(source, train, test),
+                dict(train_split=train_split, test_split=args.test_split, image_size=image_size))
     if not 0 < args.test_fraction < 1:
         raise ValueError(f"--test-fraction must be between 0 and 1, got {args.test_fraction}.")
     paths, label_ids, class_names = kc.data.index_directory(args.data, labels=None if args.labels == "none" else "inferred")
@@ -320,7 +487,14 @@ def _training_data(args: argparse.Namespace, source: str):
     ]
     settings = dict(image_size=image_size, channels=args.channels, labels=args.labels,
                     test_fraction=args.test_fraction, train_subset=args.train_subset, class_names=class_names)
-    return parts[0], parts[1], args.data, settings
+    return parts[0], parts[1], _describe_images(args.data, *parts), settings
+
+
+def _describe_images(source: str, train, test) -> str:
+    spec = train.element_spec[0] if isinstance(train.element_spec, tuple) else train.element_spec
+    height, width, channels = spec.shape
+    return (f"{source}: {int(train.cardinality())} training and {int(test.cardinality())} test images of "
+            f"{height}x{width}x{channels}")
 
 
 def _encoder(name: str, input_shape: tuple[int, int, int], weights: str | None):

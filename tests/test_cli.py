@@ -20,7 +20,7 @@ def test_train_on_digits_saves_the_model_and_reports_the_three_encoders(tmp_path
     for name in ("trained", "random_init", "raw_pixels"):
         assert name in printed
     report = json.loads((out / "metrics.json").read_text())
-    assert report["train_images"] == 512 and report["settings"]["epochs"] == 2
+    assert report["train_examples"] == 512 and report["settings"]["epochs"] == 2
     for scores in report["accuracy"].values():
         assert 0.0 <= scores["knn_accuracy"] <= 1.0 and 0.0 <= scores["linear_probe_accuracy"] <= 1.0
     assert report["accuracy"]["raw_pixels"]["knn_accuracy"] > 0.9  # digits are easy in pixel space

@@ -48,7 +48,7 @@ def trained(folder, tmp_path_factory):
 def test_train_on_a_folder_holds_out_a_share_of_each_class_and_reports_the_encoders(trained):
     report = json.loads((trained / "metrics.json").read_text())
     assert report["class_names"] == ["horizontal", "vertical"]
-    assert report["train_images"] == 2 * (PER_CLASS - 3)  # 25% of each class's 12 held out
+    assert report["train_examples"] == 2 * (PER_CLASS - 3)  # 25% of each class's 12 held out
     assert report["image_size"] == SIZE and report["channels"] == 3
     assert set(report["accuracy"]) == {"trained", "random_init", "raw_pixels"}
     assert (trained / "serving" / "1" / "saved_model.pb").exists()
@@ -144,5 +144,5 @@ def test_a_folder_without_classes_trains_on_two_mirrored_replicas_and_is_not_eva
     assert "on 2 replicas (mirrored)" in run.stdout and "no kNN or linear-probe evaluation" in run.stdout
     report = json.loads((out / "metrics.json").read_text())
     assert report["replicas"] == 2 and report["accuracy"] is None
-    assert report["train_images"] == 19 and report["optimizer_steps"] == 2  # 24 files, 5 held out; batch 8
+    assert report["train_examples"] == 19 and report["optimizer_steps"] == 2  # 24 files, 5 held out; batch 8
     assert (out / "serving" / "1" / "saved_model.pb").exists()
