@@ -33,7 +33,6 @@ import argparse
 import json
 import os
 import platform
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -42,22 +41,9 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_contrastive as kc  # noqa: E402
+from cpu_clock import CpuClock  # noqa: E402
 
 ROOT = "/usr/share/openclipart/png"
-
-
-class CpuClock:
-    """CPU seconds (user + system, all threads) of this process, stage by stage."""
-
-    def __init__(self):
-        self.stages = {}
-
-    def measure(self, stage: str, work):
-        started = time.process_time()
-        result = work()
-        self.stages[stage] = round(time.process_time() - started, 1)
-        print(f"{stage}: {self.stages[stage]:.0f} CPU-s", flush=True)
-        return result
 
 
 def load_split(args):
