@@ -192,6 +192,16 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
         self.towers.input_pair[0].check(inputs, "the encoder's input")
         return _float32(self.encoder(inputs, training=training))
 
+    def predict(self, x, *args, **kwargs):
+        """Keras's `predict` (the encoder's embeddings); NumPy arrays of strings are taken as TF strings.
+
+        Keras's data adapters refuse NumPy's unicode arrays (`np.array(["a red car"])`), the form texts
+        usually come in; they are converted to a string tensor first.
+        """
+        if isinstance(x, np.ndarray) and x.dtype.kind in "US":
+            x = tf.constant(x)
+        return super().predict(x, *args, **kwargs)
+
     def embed_pair(self, inputs, batch_size: int = 256) -> np.ndarray:
         """The pair encoder's float32 embeddings of `inputs` (the encoder's, in a siamese model).
 

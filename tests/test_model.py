@@ -301,6 +301,13 @@ def test_a_two_tower_model_of_images_and_strings_trains_saves_reloads_and_serves
     np.testing.assert_allclose(item_answer["outputs"]["embedding"], normalised(model.embed_pair(ITEMS[:5])), atol=1e-5)
 
 
+def test_predict_takes_a_numpy_array_of_strings_as_a_string_tower_does():
+    model = kc.ContrastiveModel(item_encoder(), kc.methods.SimCLR(projection_dim=8))
+    names = np.array(list(ITEMS[:3]))  # a unicode array, which Keras's own adapters refuse
+    assert names.dtype.kind == "U"
+    np.testing.assert_array_equal(model.predict(names, verbose=0), model.predict(tf.constant(names), verbose=0))
+
+
 def test_a_two_tower_model_checks_each_view_against_its_own_tower():
     model = kc.ContrastiveModel(
         kc.encoders.small_cnn((8, 8, 1), widths=(4,)), kc.methods.SimCLR(projection_dim=8), pair_encoder=item_encoder()
