@@ -7,6 +7,9 @@ import pytest
 from matplotlib import image as mpimg
 from nbclient import NotebookClient
 
+from keras_contrastive.data.wordnet import wordnet_dir
+from tests.real_data import real_data
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 # Runs in the kernel before the parameters: TFDS serves random images of the right shape and dtype.
@@ -61,3 +64,32 @@ def test_notebook_runs_end_to_end_on_mock_data(notebook, dataset, encoder, tmp_p
     assert (tmp_path / "out" / "serving" / "1" / "saved_model.pb").is_file()
     displayed = [o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(displayed) == 4  # the views, the curves, the map and the grid are shown in the notebook
+
+
+TEXT_TINY = """MAX_PAIRS = 1024
+EPOCHS = 1
+BATCH_SIZE = 64
+LEARNING_RATE = 2e-3
+TEMPERATURE = 0.05
+VOCABULARY_SIZE = 3000
+SEQUENCE_LENGTH = 16
+EMBEDDING_DIM = 32
+TASKS = ("reverse_dictionary", "simlex999")
+OUT_DIR = {out_dir!r}
+SEED = 0"""
+
+
+def test_the_text_notebook_runs_end_to_end_on_a_subset_of_wordnet(tmp_path):
+    real_data(wordnet_dir)
+    nb = nbformat.read(EXAMPLES / "text_simcse.ipynb", as_version=4)
+    [parameters] = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    parameters.source = TEXT_TINY.format(out_dir=str(tmp_path / "out"))
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = "".join(
+        output.get("text", "") for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+    )
+    assert "1024 training pairs" in outputs and "reverse_dictionary recall@10" in outputs
+    assert outputs.count("right: ") == 5
+    difference = float(outputs.split("largest difference from the model: ")[1].split()[0])
+    assert difference < 1e-4  # the exported SavedModel serves the model's embedding of raw strings
+    assert mpimg.imread(tmp_path / "out" / "text_figures.png").shape[0] > 100
