@@ -58,6 +58,16 @@ def test_the_vocabulary_saves_inside_the_keras_file(rng, tmp_path):
     assert again.layers[-1].get_vocabulary() == tokenizer.get_vocabulary()
 
 
+def test_an_encoder_rebuilt_from_its_config_tokenizes_alike(rng):
+    """The random-init baseline and fine-tuning clones are made from the config, which holds the vocabulary."""
+    tokenizer = kc.text.train_tokenizer(sentences(rng, 100), vocabulary_size=100, sequence_length=8)
+    encoder = kc.encoders.bag_of_embeddings(tokenizer, embedding_dim=8)
+    copy = keras.Model.from_config(encoder.get_config())
+    unseen = tf.constant(sentences(rng, 20) + ["", "Ünïcödé"])
+    layer = lambda model: next(l for l in model.layers if isinstance(l, keras.layers.TextVectorization))  # noqa
+    np.testing.assert_array_equal(layer(copy)(unseen).numpy(), layer(encoder)(unseen).numpy())
+
+
 @pytest.mark.parametrize(
     "texts, kwargs, message",
     [
