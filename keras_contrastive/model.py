@@ -196,10 +196,13 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
         """Keras's `predict` (the encoder's embeddings); NumPy arrays of strings are taken as TF strings.
 
         Keras's data adapters refuse NumPy's unicode arrays (`np.array(["a red car"])`), the form texts
-        usually come in; they are converted to a string tensor first.
+        usually come in; they are converted to a string tensor first. No examples give a `(0, dim)` array.
         """
         if isinstance(x, np.ndarray) and x.dtype.kind in "US":
             x = tf.constant(x)
+        if getattr(x, "shape", None) is not None and len(x.shape) and x.shape[0] == 0:
+            self.towers.input_pair[0].check(x, "the encoder's input")
+            return np.zeros((0, self.embedding_dim), np.float32)  # Keras's predict fails on no examples
         return super().predict(x, *args, **kwargs)
 
     def embed_pair(self, inputs, batch_size: int = 256) -> np.ndarray:

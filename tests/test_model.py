@@ -301,11 +301,16 @@ def test_a_two_tower_model_of_images_and_strings_trains_saves_reloads_and_serves
     np.testing.assert_allclose(item_answer["outputs"]["embedding"], normalised(model.embed_pair(ITEMS[:5])), atol=1e-5)
 
 
-def test_predict_takes_a_numpy_array_of_strings_as_a_string_tower_does():
+def test_predict_takes_a_numpy_array_of_strings_and_no_examples_at_all():
     model = kc.ContrastiveModel(item_encoder(), kc.methods.SimCLR(projection_dim=8))
     names = np.array(list(ITEMS[:3]))  # a unicode array, which Keras's own adapters refuse
     assert names.dtype.kind == "U"
     np.testing.assert_array_equal(model.predict(names, verbose=0), model.predict(tf.constant(names), verbose=0))
+    empty = model.predict(np.array([], dtype=str), verbose=0)
+    assert empty.shape == (0, 16) and empty.dtype == np.float32
+    assert kc.evaluation.embed(model.encoder, []).shape == (0, 16)
+    with pytest.raises(ValueError, match="Expected the encoder's input to be a batch of strings"):
+        model.predict(np.zeros((0, 3)), verbose=0)
 
 
 def test_a_two_tower_model_checks_each_view_against_its_own_tower():

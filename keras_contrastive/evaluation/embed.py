@@ -26,6 +26,8 @@ def embed(encoder: keras.Model, examples, batch_size: int = 512) -> np.ndarray:
     """
     if isinstance(examples, (list, tuple)) or (isinstance(examples, np.ndarray) and examples.dtype.kind in "USO"):
         examples = tf.constant(examples)  # NumPy's unicode arrays are no Keras dtype; TF strings are
+    if len(examples) == 0:  # Keras's predict fails on no examples
+        return np.zeros((0, int(encoder.outputs[0].shape[-1])), np.float32)
     return np.asarray(encoder.predict(examples, batch_size=batch_size, verbose=0), np.float32)
 
 
