@@ -209,6 +209,9 @@ class _Source(abc.ABC):
         pairs: Whether `train` holds given pairs rather than examples to augment.
     """
 
+    #: What the printed results are, after "trained for N s; ".
+    results_heading = "test accuracy"
+
     def __init__(self, train, test, description, data_settings, settings, method, encoder, pairs=False):
         self.train, self.test, self.description = train, test, description
         self.data_settings, self.settings = data_settings, settings
@@ -270,6 +273,8 @@ class _ImageSource(_Source):
 
 class _TextSource(_Source):
     """A text corpus by name (WordNet's pairs, the fortunes) or a user's file of texts or pairs."""
+
+    results_heading = "held-out figures"
 
     def __init__(self, args: argparse.Namespace):
         import keras_contrastive as kc
@@ -446,7 +451,7 @@ def _train(args: argparse.Namespace) -> dict:
     if not _is_chief(strategy):
         shutil.rmtree(out)
         return report
-    print(f"\ntrained for {train_seconds:.0f} s" + ("; test figures:" if results else ""))
+    print(f"\ntrained for {train_seconds:.0f} s" + (f"; {data.results_heading}:" if results else ""))
     if results:
         data.print_results(results)
     print(f"saved {model_path} and {metrics_path}")
