@@ -409,10 +409,11 @@ def _train(args: argparse.Namespace) -> dict:
             print(f"resuming from the checkpoint after epoch {checkpoint.resume_epoch} in {checkpoint_dir}", flush=True)
         monitor = (kc.callbacks.KNNMonitor(train, test, every=args.knn_every, k=settings["knn_k"])
                    if args.knn_every and isinstance(data, _ImageSource) and data.labelled else None)
+        augment = data.augment(settings, args.seed)  # before the encoder: the seeded runs draw in this order
         with strategy.scope() if strategy else contextlib.nullcontext():
             encoder = data.make_encoder(encoder_name, args.weights)
             model, _, train_seconds = kc.training.train_encoder(
-                encoder, method_class(**method_arguments), train, data.augment(settings, args.seed),
+                encoder, method_class(**method_arguments), train, augment,
                 epochs=settings["epochs"], batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
                 optimizer=args.optimizer, seed=args.seed, reproducible=True, validation_examples=test,
                 callbacks=[monitor] if monitor else None, verbose=1 if sys.stdout.isatty() else 2,
