@@ -60,7 +60,8 @@ DATASET_DEFAULTS = {
 OWN_DATA_DEFAULTS = dict(batch_size=128, epochs=30, crop_scale=0.2, learning_rate=2e-3, temperature=0.2, knn_k=20, flip=True)
 #: The encoders `--encoder` names directly; any keras.applications architecture or a keras-hub preset folder works too.
 OWN_ENCODERS = ("small_cnn", "resnet18")
-#: Settings for `--text`: supervised SimCSE on WordNet's (gloss, word) pairs, as benchmarks/text.py measured them.
+#: Settings for `--text`: the optimiser settings benchmarks/text.py measured for SimCSE on WordNet's pairs (the
+#: encoders keep their own default widths: the benchmark's bag_of_embeddings was 256 wide, the default 128).
 TEXT_DEFAULTS = dict(batch_size=256, epochs=3, learning_rate=2e-3, temperature=0.05, knn_k=20)
 #: The text corpora `--text` names; any other value is a file (see `kc.data.text_file`).
 TEXT_CORPORA = {"wordnet": dict(pairs="lemma"), "fortunes": {}}
