@@ -56,18 +56,40 @@ def check_optional_positive_int(value, name: str) -> int | None:
 
 
 def check_positive(value, name: str):
-    """A positive finite number as a float; a tensor (a schedule, a variable) is returned as it is.
+    """A positive finite number as a float; a float scalar tensor (a variable, say) is returned as it is.
+
+    A tensor (a learned temperature, a schedule's value) must be of rank 0
+    and a floating dtype; its value is checked as a number's when it is
+    known, that is eagerly, and not inside a graph, where it is what
+    training makes it.
 
     Example:
     >>> check_positive(0.1, "temperature")
     0.1
+    >>> temperature = check_positive(tf.Variable(0.07), "temperature")
     """
     if tf.is_tensor(value) or isinstance(value, tf.Variable):
-        return value
+        return _check_positive_scalar_tensor(value, name)
     number = _number(value, name, "a positive number")
     if not number > 0:
         raise ValueError(f"{name} must be a positive number, got {value!r}.")
     return number
+
+
+def _check_positive_scalar_tensor(value, name: str):
+    """`value` if it is a float scalar tensor (positive and finite, when its value is known), else a ValueError."""
+    shape = tf.TensorShape(getattr(value, "shape", None))
+    dtype = tf.as_dtype(value.dtype)
+    if shape.rank != 0 or not dtype.is_floating:
+        raise ValueError(
+            f"{name} must be a positive number or a float scalar tensor, got a tensor of shape {shape} and dtype "
+            f"{dtype.name}."
+        )
+    if tf.executing_eagerly():
+        number = float(np.asarray(value))
+        if not (math.isfinite(number) and number > 0):
+            raise ValueError(f"{name} must be a positive number, got a tensor holding {number!r}.")
+    return value
 
 
 def check_non_negative(value, name: str) -> float:

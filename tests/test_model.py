@@ -530,7 +530,7 @@ def test_chunk_size_is_checked_saved_and_loaded(tmp_path, rng):
 
 def test_chunk_size_with_a_method_that_cannot_chunk_names_those_that_can():
     message = ("chunk_size needs a method that computes its loss from per-example outputs .*MoCo does not; the "
-               "methods that do are PairMargin, SimCLR, SupCon, Triplet")
+               "methods that do are CLIP, PairMargin, SimCLR, SupCon, Triplet")
     with pytest.raises(ValueError, match=message):
         kc.ContrastiveModel(tiny_encoder(), kc.methods.MoCo(projection_dim=8, queue_size=16), chunk_size=4)
 

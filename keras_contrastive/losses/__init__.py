@@ -18,6 +18,11 @@ from keras_contrastive.losses.nt_xent import NTXent, nt_xent, nt_xent_logits
 from keras_contrastive.losses.pair_loss import PairLoss
 from keras_contrastive.losses.pair_margin import PairMarginLoss, pair_margin
 from keras_contrastive.losses.supcon import SupConLoss, supcon
+from keras_contrastive.losses.symmetric_info_nce import (
+    SymmetricInfoNCE,
+    symmetric_info_nce,
+    symmetric_info_nce_and_accuracy,
+)
 from keras_contrastive.losses.triplet import (
     MINING_STRATEGIES,
     TripletMarginLoss,
@@ -36,6 +41,7 @@ __all__ = [
     "PairLoss",
     "PairMarginLoss",
     "SupConLoss",
+    "SymmetricInfoNCE",
     "TripletMarginLoss",
     "VICRegLoss",
     "barlow_twins",
@@ -50,6 +56,8 @@ __all__ = [
     "nt_xent_logits",
     "pair_margin",
     "supcon",
+    "symmetric_info_nce",
+    "symmetric_info_nce_and_accuracy",
     "triplet_margin",
     "vicreg",
     "vicreg_terms",

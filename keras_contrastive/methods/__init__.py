@@ -2,6 +2,7 @@
 
 from keras_contrastive.methods.barlow_twins import BarlowTwins
 from keras_contrastive.methods.byol import BYOL
+from keras_contrastive.methods.clip import CLIP
 from keras_contrastive.methods.method import Method
 from keras_contrastive.methods.moco import MoCo
 from keras_contrastive.methods.nnclr import NNCLR
@@ -17,6 +18,7 @@ from keras_contrastive.methods.vicreg import VICReg
 METHODS = {
     "barlow_twins": BarlowTwins,
     "byol": BYOL,
+    "clip": CLIP,
     "moco": MoCo,
     "nnclr": NNCLR,
     "pair_margin": PairMargin,

@@ -8,8 +8,9 @@ process. CHECKS is one or more of these, separated by commas:
 - `nt_xent`: NT-Xent under `MirroredStrategy` on 2 logical CPUs; per replica,
   the logits, per-anchor losses and gradients with respect to its embeddings.
 - `gathered_losses`: InfoNCE (with a queue of negatives), the
-  multiple-negatives ranking loss (with each replica's hard negatives),
-  SupCon, Barlow Twins, VICReg and the pair margin loss under `MirroredStrategy` on 2 logical CPUs; per replica,
+  multiple-negatives ranking loss (with each replica's hard negatives), the
+  symmetric InfoNCE (with a tensor temperature), SupCon, Barlow Twins, VICReg
+  and the pair margin loss under `MirroredStrategy` on 2 logical CPUs; per replica,
   its losses and the gradients of its share of the global loss with respect
   to its inputs.
 - `blockwise`: NT-Xent, InfoNCE (with a queue of negatives) and SupCon with
@@ -120,26 +121,30 @@ def check_nt_xent(tf, strategy, inputs: dict) -> dict:
 
 
 def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
-    """InfoNCE, SupCon, Barlow Twins and VICReg on each replica's slice (`sizes`) of one global batch.
+    """InfoNCE, the symmetric InfoNCE, SupCon, Barlow Twins and VICReg on each replica's slice (`sizes`) of one global batch.
 
     Inputs `queries`, `keys`, `negatives`, `features_a`, `features_b`,
     `labels`, `sizes`, `temperature`; outputs per replica
     `info_nce_per_anchor_{r}`, `info_nce_gradient_{queries,keys}_{r}`,
     `mnr_per_anchor_{r}`, `mnr_gradient_{queries,keys,hard}_{r}` (the
     multiple-negatives ranking loss of the queries, keys and the replica's
-    slice of `hard_negatives`), `supcon_{r}`, `supcon_gradient_{a,b}_{r}`, and `{barlow,vicreg,pair}_{r}`
-    with `{barlow,vicreg,pair}_gradient_{a,b}_{r}` (pair: the pair margin
-    loss of both views' features, labelled alike). Each gradient is of the
-    replica's share of the global loss: for InfoNCE and SupCon its losses'
-    sum over all anchors, for Barlow Twins, VICReg and the pair margin loss
-    (whose every replica computes the global loss) the loss over the replica
-    count, as `ContrastiveModel` divides it.
+    slice of `hard_negatives`), `clip_per_example_{r}`,
+    `clip_gradient_{queries,keys,temperature}_{r}` (the symmetric InfoNCE of
+    the queries and keys, its temperature a tensor), `supcon_{r}`,
+    `supcon_gradient_{a,b}_{r}`, and `{barlow,vicreg,pair}_{r}` with
+    `{barlow,vicreg,pair}_gradient_{a,b}_{r}` (pair: the pair margin loss of
+    both views' features, labelled alike). Each gradient is of the replica's
+    share of the global loss: for InfoNCE, the symmetric InfoNCE and SupCon
+    its losses' sum over all anchors, for Barlow Twins, VICReg and the pair
+    margin loss (whose every replica computes the global loss) the loss over
+    the replica count, as `ContrastiveModel` divides it.
     """
     from keras_contrastive.losses.barlow_twins import BarlowTwinsLoss, barlow_twins
     from keras_contrastive.losses.info_nce import info_nce_per_anchor
     from keras_contrastive.losses.multiple_negatives_ranking import multiple_negatives_ranking_per_anchor
     from keras_contrastive.losses.pair_margin import pair_margin
     from keras_contrastive.losses.supcon import supcon
+    from keras_contrastive.losses.symmetric_info_nce import symmetric_info_nce_per_example
     from keras_contrastive.losses.vicreg import vicreg
 
     temperature = float(inputs["temperature"])
@@ -159,6 +164,10 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
             info_nce_share = tf.reduce_sum(per_anchor) / global_n
             mnr_per_anchor = multiple_negatives_ranking_per_anchor(queries, keys, hard_negatives, temperature)
             mnr_share = tf.reduce_sum(mnr_per_anchor) / global_n
+            tensor_temperature = tf.constant(temperature)
+            tape.watch(tensor_temperature)
+            clip_per_example = symmetric_info_nce_per_example(queries, keys, tensor_temperature)
+            clip_share = tf.reduce_sum(clip_per_example) / global_n
             supcon_mean = supcon(features_a, features_b, labels, temperature)
             supcon_share = supcon_mean * tf.cast(tf.shape(labels)[0], tf.float32) / global_n
             replicas = float(strategy.num_replicas_in_sync)
@@ -171,7 +180,8 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
         # The Keras loss class of a batch-level loss returns each replica's share itself.
         barlow_class = BarlowTwinsLoss()(None, tf.stack([features_a, features_b], axis=1))
         return (per_anchor, *tape.gradient(info_nce_share, [queries, keys]),
-                mnr_per_anchor, *tape.gradient(mnr_share, [queries, keys, hard_negatives]), supcon_mean,
+                mnr_per_anchor, *tape.gradient(mnr_share, [queries, keys, hard_negatives]),
+                clip_per_example, *tape.gradient(clip_share, [queries, keys, tensor_temperature]), supcon_mean,
                 *tape.gradient(supcon_share, [features_a, features_b]),
                 barlow, *tape.gradient(barlow_share, [features_a, features_b]),
                 variance_invariance_covariance, *tape.gradient(vicreg_share, [features_a, features_b]),
@@ -179,7 +189,8 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
 
     results = tf.function(lambda: strategy.run(replica_step, args=local))()
     names = ("info_nce_per_anchor", "info_nce_gradient_queries", "info_nce_gradient_keys",
-             "mnr_per_anchor", "mnr_gradient_queries", "mnr_gradient_keys", "mnr_gradient_hard", "supcon",
+             "mnr_per_anchor", "mnr_gradient_queries", "mnr_gradient_keys", "mnr_gradient_hard",
+             "clip_per_example", "clip_gradient_queries", "clip_gradient_keys", "clip_gradient_temperature", "supcon",
              "supcon_gradient_a", "supcon_gradient_b", "barlow", "barlow_gradient_a", "barlow_gradient_b",
              "vicreg", "vicreg_gradient_a", "vicreg_gradient_b", "pair", "pair_gradient_a", "pair_gradient_b",
              "barlow_class")

@@ -1,4 +1,4 @@
-"""InfoNCE, the multiple-negatives ranking loss, SupCon, Barlow Twins, VICReg and the pair margin loss under MirroredStrategy equal their single-device values on the global batch."""
+"""InfoNCE, the multiple-negatives ranking loss, the symmetric InfoNCE, SupCon, Barlow Twins, VICReg and the pair margin loss under MirroredStrategy equal their single-device values on the global batch."""
 
 import numpy as np
 import pytest
@@ -9,6 +9,7 @@ from keras_contrastive.losses.info_nce import info_nce_per_anchor
 from keras_contrastive.losses.multiple_negatives_ranking import multiple_negatives_ranking_per_anchor
 from keras_contrastive.losses.pair_margin import pair_margin
 from keras_contrastive.losses.supcon import supcon
+from keras_contrastive.losses.symmetric_info_nce import symmetric_info_nce
 from keras_contrastive.losses.vicreg import vicreg
 from tests.distribute.replicas import run_check
 from tests.losses.test_barlow_twins import reference_barlow_twins
@@ -16,6 +17,7 @@ from tests.losses.test_info_nce import reference_info_nce
 from tests.losses.test_multiple_negatives_ranking import reference_per_anchor as reference_mnr_per_anchor
 from tests.losses.test_pair_margin import reference_pair_margin
 from tests.losses.test_supcon import reference_supcon
+from tests.losses.test_symmetric_info_nce import reference as reference_symmetric_info_nce
 from tests.losses.test_vicreg import reference_vicreg_terms
 
 SIZES = (3, 7)  # unequal halves, as the last partial batch of an epoch
@@ -83,6 +85,24 @@ def test_multiple_negatives_ranking_replicas_rank_against_every_replicas_positiv
         for name, gradient in zip(("queries", "keys", "hard"), gradients):
             np.testing.assert_allclose(outputs[f"mnr_gradient_{name}_{replica}"],
                                        np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
+
+
+def test_symmetric_info_nce_replicas_score_rows_and_columns_against_every_replica_with_a_tensor_temperature(runs):
+    inputs, outputs = runs
+    split = np.cumsum(SIZES)[:-1]
+    args = inputs["queries"], inputs["keys"], np.float32(TEMPERATURE)
+    gradients = single_device_gradients(symmetric_info_nce, args)
+    reference = reference_symmetric_info_nce(*(a.astype(np.float64) for a in args[:2]), TEMPERATURE)
+    for replica in range(2):
+        np.testing.assert_allclose(outputs[f"clip_per_example_{replica}"],
+                                   np.split(reference["per_example"], split)[replica], rtol=1e-5)
+        for name, gradient in zip(("queries", "keys"), gradients):
+            np.testing.assert_allclose(outputs[f"clip_gradient_{name}_{replica}"],
+                                       np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
+    # Each replica's share sends the temperature its part of the gradient; the optimizer's all-reduce sums them.
+    temperature_gradient = sum(outputs[f"clip_gradient_temperature_{r}"] for r in range(2))
+    np.testing.assert_allclose(temperature_gradient, gradients[2], rtol=1e-4)
+    np.testing.assert_allclose(temperature_gradient, reference["gradient_temperature"], rtol=1e-4)
 
 
 def test_supcon_replicas_find_positives_and_negatives_on_every_replica(runs):

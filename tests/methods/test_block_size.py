@@ -16,7 +16,7 @@ BLOCKWISE = {  # the methods whose loss takes a block_size, with the settings th
     "moco_symmetric": dict(SMALL["moco"], symmetric=True),
     "nnclr": dict(SMALL["nnclr"]),
 }
-CHUNKING = {"simclr", "supcon", "triplet", "pair_margin"}
+CHUNKING = {"simclr", "supcon", "triplet", "pair_margin", "clip"}
 
 
 def build(name: str, **kwargs) -> kc.ContrastiveModel:
