@@ -24,13 +24,18 @@ if [ ! -e "$STAMP" ]; then
   rm -f .venv/.installed-* && touch "$STAMP"
 fi
 # --with-data: the Debian packages of real data the tests read, Fashion-MNIST,
-# openclipart's PNG clip-art, WordNet 3.0 (kc.data.wordnet_pairs) and the
+# openclipart's PNG clip-art and its SVGs (whose titles and keywords caption it,
+# kc.data.load_pairs("openclipart")), Noto Color Emoji and Unicode's emoji list
+# (kc.data.load_pairs("emoji")), WordNet 3.0 (kc.data.wordnet_pairs) and the
 # fortune quotations (kc.data.fortunes); one apt-get update, and only what is
 # missing is installed.
 if [ "${1:-}" = "--with-data" ]; then
   MISSING=()
   [ -e /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] || MISSING+=(dataset-fashion-mnist)
   [ -d /usr/share/openclipart/png ] || MISSING+=(openclipart-png)
+  [ -d /usr/share/openclipart/svg ] || MISSING+=(openclipart-svg)
+  [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || MISSING+=(fonts-noto-color-emoji)
+  [ -e /usr/share/unicode/emoji/emoji-test.txt ] || MISSING+=(unicode-data)
   [ -e /usr/share/wordnet/data.noun ] || MISSING+=(wordnet-base)
   [ -e /usr/share/games/fortunes/computers ] || MISSING+=(fortunes)
   if [ ${#MISSING[@]} -gt 0 ]; then

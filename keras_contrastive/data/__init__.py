@@ -16,6 +16,11 @@ from keras_contrastive.data.load_text import TEXT_DATASETS, TextDatasetInfo, loa
 from keras_contrastive.data.word_similarity import word_similarity
 from keras_contrastive.data.wordnet import ReverseDictionary, Synset, wordnet_pairs, wordnet_reverse_dictionary
 from keras_contrastive.data.wordnet import wordnet_synsets
+from keras_contrastive.data.caption_pairs import caption_pairs, read_captions
+from keras_contrastive.data.emoji import EMOJI_GROUPS, Emoji, emoji_captions, emoji_glyphs, emoji_pairs
+from keras_contrastive.data.load_pairs import PAIR_DATASETS, PairDatasetInfo, load_pairs, pair_class_names
+from keras_contrastive.data.openclipart_pairs import ClipArt, ClipArtCollection, openclipart_captions
+from keras_contrastive.data.openclipart_pairs import openclipart_collection, openclipart_pairs
 
 __all__ = [
     "DATASETS", "DatasetInfo", "IMAGE_EXTENSIONS", "decode_image", "from_directory", "from_files", "holdout_split",
@@ -23,4 +28,7 @@ __all__ = [
     "Fortune", "ReverseDictionary", "Synset", "TEXT_DATASETS", "TextDatasetInfo", "food_review_classes", "food_reviews",
     "fortune_quotes", "fortunes", "load_text", "word_similarity", "wordnet_pairs", "wordnet_reverse_dictionary",
     "wordnet_synsets",
+    "ClipArt", "ClipArtCollection", "EMOJI_GROUPS", "Emoji", "PAIR_DATASETS", "PairDatasetInfo", "caption_pairs",
+    "emoji_captions", "emoji_glyphs", "emoji_pairs", "load_pairs", "openclipart_captions", "openclipart_collection",
+    "openclipart_pairs", "pair_class_names", "read_captions",
 ]
