@@ -16,7 +16,7 @@ from keras_contrastive.retrieval.index import Index
 from keras_contrastive.retrieval.top_k import top_k_cosine
 from keras_contrastive.serving_versions import write_version
 from keras_contrastive.tower_input import TowerInput
-from keras_contrastive.towers import Towers
+from keras_contrastive.towers import Towers, pair_of
 from keras_contrastive.validation import check_positive_int
 
 
@@ -27,8 +27,8 @@ def _serving_spec(tower_input: TowerInput, dtype=None) -> tf.TensorSpec:
     return tf.TensorSpec(tower_input.batch_shape(), dtype, name=tower_input.kind)
 
 
-def _embedding_endpoint(encoder: keras.Model, tower_input: TowerInput):
-    """A function from a batch the signature accepts to `{"embedding": unit rows}`."""
+def _embedding_endpoint(encoder: keras.Model, head: keras.layers.Layer | None, tower_input: TowerInput):
+    """A function from a batch the signature accepts to `{"embedding": unit rows}` of `encoder` (then `head`)."""
     batch_shape = tower_input.batch_shape()
     input_dtype = tf.as_dtype(tower_input.dtype)
 
@@ -37,6 +37,8 @@ def _embedding_endpoint(encoder: keras.Model, tower_input: TowerInput):
         # images of any size, so refuse them here, naming the expected shape.
         inputs = tf.ensure_shape(inputs, batch_shape)
         features = encoder(tf.cast(inputs, input_dtype), training=False)
+        if head is not None:
+            features = head(features, training=False)
         return {"embedding": tf.math.l2_normalize(tf.cast(features, tf.float32), axis=-1)}
 
     return embedding
@@ -81,9 +83,8 @@ def export_embedder(
     Example:
     >>> export_embedder(model, "serving/fmnist")   # serving/fmnist/1/
     """
-    towers = _towers(model)
     base_dir, version = _check_version(base_dir, version, overwrite)
-    archive, _ = _embedding_archive(towers)
+    archive, _ = _embedding_archive(model)
     return _write_version(archive, base_dir, version, overwrite)
 
 
@@ -147,17 +148,79 @@ def export_search(
     Example:
     >>> export_search(model, "serving/catalog", images, ids=[f"{i}.png" for i in range(len(images))], k=5)
     """
-    towers = _towers(model)
     base_dir, version = _check_version(base_dir, version, overwrite)
+    archive, _ = _search_archive(model, images, ids, k, batch_size, verbose)
+    return _write_version(archive, base_dir, version, overwrite)
+
+
+def export_image_text(
+    model: ContrastiveModel,
+    base_dir: str | os.PathLike,
+    images,
+    ids=None,
+    k: int = 10,
+    version: int | None = None,
+    batch_size: int = 256,
+    overwrite: bool = False,
+    verbose: bool = True,
+) -> Path:
+    """Writes an image-text model (CLIP) with an index of `images`, searchable by text, in TF Serving's layout.
+
+    The SavedModel holds everything `export_search` writes (`serving_default`
+    and `search` for image queries, `embed_pair` for strings) and, named for
+    what they do: `embed_image` (uint8 `images` to their unit `embedding`),
+    `embed_text` (a batch of strings `text` to theirs) and `search_images`
+    (strings `text` to the `(batch, k)` `ids` and `scores` of the most
+    similar indexed images). Embeddings are those of the model's `predict`
+    and `embed_pair`, normalised: for CLIP, the projections into the space
+    images and captions share. Tokenisation is inside the text tower, so
+    only core TensorFlow ops run (see `export_search`); versions are
+    written atomically as there.
+
+    Args:
+        model: A two-tower `ContrastiveModel` of an image encoder and a text
+            encoder, e.g. trained by `kc.methods.CLIP`.
+        base_dir: The model's base directory, as given to TF Serving.
+        images, ids, k, version, batch_size, overwrite, verbose: As in
+            `export_search`.
+
+    Returns:
+        The path of the version directory written.
+
+    Raises:
+        ValueError: if the model's towers are not images then text, and as
+            `export_search`.
+
+    Example:
+    >>> export_image_text(model, "serving/clipart", images, ids=paths, k=8)
+    >>> # TF Serving: POST /v1/models/clipart:predict {"signature_name": "search_images", "inputs": {"text": ["a cat"]}}
+    """
+    kinds = tuple(tower_input.kind for tower_input in _towers(model).input_pair)
+    if not isinstance(model, ContrastiveModel) or kinds != ("images", "text"):
+        raise ValueError(
+            "export_image_text needs a two-tower ContrastiveModel whose encoder takes images and whose "
+            f"pair_encoder takes strings, got towers of {' and '.join(kinds)}; use export_search for image "
+            "queries alone."
+        )
+    base_dir, version = _check_version(base_dir, version, overwrite)
+    archive, (image_endpoint, text_endpoint, index) = _search_archive(model, images, ids, k, batch_size, verbose)
+    image_spec, text_spec = (_serving_spec(tower_input) for tower_input in model.towers.input_pair)
+    archive.add_endpoint("embed_image", image_endpoint, input_signature=[image_spec])
+    archive.add_endpoint("embed_text", text_endpoint, input_signature=[text_spec])
+    archive.add_endpoint("search_images", index.endpoint(text_endpoint), input_signature=[text_spec])
+    return _write_version(archive, base_dir, version, overwrite)
+
+
+def _search_archive(model, images, ids, k: int, batch_size: int, verbose: bool):
+    """The archive of `export_search` (embeddings and `search`), and `(endpoint_a, endpoint_b, index)` to extend it."""
+    towers = _towers(model)
     k = check_positive_int(k, "k")
     index = Index()
     index.add(*embed_with_ids(model, images, ids, batch_size=batch_size, verbose=verbose))
-    k = check_k(k, len(index), "images in the index")
-    archive, embedding = _embedding_archive(towers)
-    archive.add_endpoint(
-        "search", _search_endpoint(embedding, index, k), input_signature=[_serving_spec(towers.inputs[0])]
-    )
-    return _write_version(archive, base_dir, version, overwrite)
+    search_index = _SearchIndex(index, check_k(k, len(index), "images in the index"))
+    archive, endpoints = _embedding_archive(model)
+    archive.add_endpoint("search", search_index.endpoint(endpoints[0]), input_signature=[_serving_spec(towers.inputs[0])])
+    return archive, (*pair_of(endpoints), search_index)
 
 
 def _towers(model: ContrastiveModel | keras.Model) -> Towers:
@@ -176,32 +239,48 @@ def _check_version(base_dir: str | os.PathLike, version: int | None, overwrite: 
     return base_dir, version
 
 
-def _embedding_archive(towers: Towers) -> tuple[keras.export.ExportArchive, Callable]:
-    """An archive with the embedding signatures of every tower, and the first tower's endpoint."""
+def _embedding_archive(model: ContrastiveModel | keras.Model) -> tuple[keras.export.ExportArchive, list[Callable]]:
+    """An archive with the embedding signatures of every tower, and each tower's endpoint.
+
+    A tower's embedding is its encoder's, followed by the method's embedding
+    head for it where the method has one (`Method.embedding_heads`: CLIP's
+    projections), as `ContrastiveModel.call` and `embed_pair` compute it.
+    """
+    towers = _towers(model)
+    heads = model.method.embedding_heads if isinstance(model, ContrastiveModel) else None
     archive = keras.export.ExportArchive()
     names = ("serving_default", "embed_pair")
     endpoints = []
-    for encoder, tower_input, name in zip(towers.encoders, towers.inputs, names):
+    for side, (encoder, tower_input, name) in enumerate(zip(towers.encoders, towers.inputs, names)):
         archive.track(encoder)
-        endpoint = _embedding_endpoint(encoder, tower_input)
+        head = None if heads is None else pair_of(heads)[side]
+        if head is not None:
+            archive.track(head)
+        endpoint = _embedding_endpoint(encoder, head, tower_input)
         archive.add_endpoint(name, endpoint, input_signature=[_serving_spec(tower_input)])
         if tower_input.kind == "images":
             float_name = "serving_float" if name == "serving_default" else f"{name}_float"
             archive.add_endpoint(float_name, endpoint, input_signature=[_serving_spec(tower_input, tf.float32)])
         endpoints.append(endpoint)
-    return archive, endpoints[0]
+    return archive, endpoints
 
 
-def _search_endpoint(embedding: Callable, index: Index, k: int) -> Callable:
-    """A function from a batch of queries to `{"ids", "scores"}` of their `k` nearest rows of `index`."""
-    rows = tf.Variable(index.embeddings, trainable=False, name="index_embeddings")
-    ids = tf.Variable(index.ids, dtype=tf.string, trainable=False, name="index_ids")
+class _SearchIndex:
+    """An index's unit embeddings and ids as variables of the SavedModel, searched by any tower's queries."""
 
-    def search(inputs):
-        scores, positions = top_k_cosine(embedding(inputs)["embedding"], rows, k)
-        return {"ids": tf.gather(ids, positions), "scores": scores}
+    def __init__(self, index: Index, k: int):
+        self.rows = tf.Variable(index.embeddings, trainable=False, name="index_embeddings")
+        self.ids = tf.Variable(index.ids, dtype=tf.string, trainable=False, name="index_ids")
+        self.k = k
 
-    return search
+    def endpoint(self, embedding: Callable) -> Callable:
+        """A function from a batch of queries (embedded by `embedding`) to `{"ids", "scores"}` of their k nearest rows."""
+
+        def search(inputs):
+            scores, positions = top_k_cosine(embedding(inputs)["embedding"], self.rows, self.k)
+            return {"ids": tf.gather(self.ids, positions), "scores": scores}
+
+        return search
 
 
 def _write_version(archive: keras.export.ExportArchive, base_dir: Path, version: int | None, overwrite: bool) -> Path:

@@ -15,7 +15,7 @@ from keras_contrastive.distribute.cross_replica import num_replicas_in_sync
 from keras_contrastive.methods import METHODS
 from keras_contrastive.methods.method import Method
 from keras_contrastive.optimizers.learning_rate_multipliers import apply_gradients_with_multipliers
-from keras_contrastive.towers import Towers
+from keras_contrastive.towers import Towers, pair_of
 from keras_contrastive.validation import check_optional_positive_int, check_positive_int
 
 
@@ -38,7 +38,8 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
     and its input may be of another kind.
 
     `call` (and so `predict`) is `encoder`'s embedding, as float32;
-    `embed_pair` is the pair encoder's. The TF Serving export
+    `embed_pair` is the pair encoder's (each followed by the method's
+    embedding head where it has one: CLIP's projections). The TF Serving export
     (`kc.export.export_embedder`) serves the same embedding L2-normalised,
     the form similarity search uses.
 
@@ -134,8 +135,14 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
 
     @property
     def embedding_dim(self) -> int:
-        """Width of the embedding `call` returns."""
-        return self.towers.embedding_dims[0]
+        """The width of the embedding `call` returns (the encoder's, or its embedding head's)."""
+        return self._served_dim(0)
+
+    def _served_dim(self, side: int) -> int:
+        """The width of the embedding `embed_side(side, ...)` returns."""
+        dim = pair_of(self.towers.embedding_dims)[side]
+        heads = self.method.embedding_heads
+        return dim if heads is None else int(pair_of(heads)[side].compute_output_shape((None, dim))[-1])
 
     @property
     def metrics(self) -> list:
@@ -190,7 +197,17 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
 
     def call(self, inputs, training=None):
         self.towers.input_pair[0].check(inputs, "the encoder's input")
-        return _float32(self.encoder(inputs, training=training))
+        return self.embed_side(0, inputs, training=training)
+
+    def embed_side(self, side: int, inputs, training=False) -> tf.Tensor:
+        """The float32 embedding one tower serves (`side` 0: the encoder's, 1: the pair encoder's).
+
+        The tower's encoder, then the method's embedding head for it when it
+        has one (CLIP's projection; see `Method.embedding_heads`). `call` is
+        side 0; `embed_pair` and the export's second signature side 1.
+        """
+        heads = self.method.embedding_heads
+        return _float32(self.towers.forward_side(side, inputs, training, [] if heads is None else [heads])[-1])
 
     def predict(self, x, *args, **kwargs):
         """Keras's `predict` (the encoder's embeddings); NumPy arrays of strings are taken as TF strings.
@@ -220,12 +237,11 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
         >>> text_embeddings = model.embed_pair(np.array(["a red car", "a cat"]))
         """
         batch_size = check_positive_int(batch_size, "batch_size")
-        tower = self.pair_encoder if self.pair_encoder is not None else self.encoder
         inputs = tf.convert_to_tensor(inputs)
         self.towers.input_pair[1].check(inputs, "the pair encoder's input")
-        embed = tf.function(lambda x: _float32(tower(x, training=False)), reduce_retracing=True)
+        embed = tf.function(lambda x: self.embed_side(1, x), reduce_retracing=True)
         parts = [embed(inputs[start : start + batch_size]).numpy() for start in range(0, len(inputs), batch_size)]
-        return np.concatenate(parts) if parts else np.zeros((0, self.towers.embedding_dims[-1]), np.float32)
+        return np.concatenate(parts) if parts else np.zeros((0, self._served_dim(1)), np.float32)
 
     def train_step(self, data):
         view_a, view_b, labels = self._unpack_views(data)

@@ -31,6 +31,9 @@ class CLIP(ProjectionMethod):
     is saved with the model. Besides the loss, each step reports
     `contrastive_accuracy` (the mean of image-to-text and text-to-image
     top-1 accuracy within the batch) and the `temperature` the step used.
+    The model serves the projections (`embedding_heads`): `predict` gives
+    the images' embeddings and `embed_pair` the captions', in the shared
+    space where they are compared.
     Under `tf.distribute` both directions see the captions and images of
     every replica. CLIP supports chunking (`ContrastiveModel(...,
     chunk_size=...)`) and `block_size`.
@@ -96,6 +99,11 @@ class CLIP(ProjectionMethod):
             name="logit_scale", shape=(), dtype="float32", trainable=self.learn_temperature,
             initializer=keras.initializers.Constant(math.log(1.0 / self.temperature)),
         )
+
+    @property
+    def embedding_heads(self) -> list:
+        """The projections: images and captions are compared (zero-shot, search) in the space they project to."""
+        return self.projectors
 
     def temperature_value(self) -> tf.Tensor:
         """The current temperature, `exp(-logit_scale)`: a float32 scalar through which gradients reach the scale."""

@@ -193,6 +193,20 @@ class Method(keras.layers.Layer):
         """
 
     @property
+    def embedding_heads(self) -> list | None:
+        """The heads through which each distinct encoder's embedding is served, or None for the encoders' own.
+
+        `ContrastiveModel.call` (so `predict`), `embed_pair` and the TF
+        Serving export serve the encoders' embeddings followed by these heads
+        (a list of one network per distinct encoder, or one shared). None by
+        default: the heads of most methods exist for the loss and are dropped
+        after training, as SimCLR found the representation before its
+        projection better. CLIP returns its projections, since its two
+        towers meet only in the projected space.
+        """
+        return None
+
+    @property
     def learning_rate_multipliers(self) -> list[tuple[list, float]]:
         """`(variables, multiplier)` pairs whose optimizer steps the model multiplies.
 
