@@ -166,19 +166,21 @@ def _killing(target, *arguments):
 DIGITS_RUN = ["train", "--dataset", "digits", "--epochs", "2", "--batch-size", "64", "--train-subset", "256"]
 
 
-@pytest.mark.parametrize("window, resumed_message", [
-    ("save_model", "resuming from the checkpoint after epoch 2"),  # between fit and saving the model
-    ("evaluation.compare_with_baselines", "finishing the run"),  # during the evaluation
-])
-def test_a_run_killed_after_training_is_finished_by_the_same_command_not_retrained(tmp_path, window, resumed_message):
+def test_a_run_killed_after_training_is_finished_by_the_same_command_not_retrained(tmp_path):
+    """Killed between fit and saving the model, then again during the evaluation: each rerun goes on from there."""
     out = tmp_path / "run"
-    killed = _killing(window, *DIGITS_RUN, "--out", str(out))
+    killed = _killing("save_model", *DIGITS_RUN, "--out", str(out))
     assert killed.returncode == -9, killed.stderr[-2000:]
     assert (out / "checkpoint" / "progress.json").exists()
+    # The same command resumes after the last epoch, trains no more, and is killed while evaluating.
+    killed = _killing("evaluation.compare_with_baselines", *DIGITS_RUN, "--out", str(out))
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    assert "resuming from the checkpoint after epoch 2" in killed.stdout and "Epoch 1/2" not in killed.stdout
+    assert (out / "model.keras").exists() and (out / "checkpoint" / "progress.json").exists()
     rerun = subprocess.run([sys.executable, "-m", "keras_contrastive.cli", *DIGITS_RUN, "--out", str(out)],
                            capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
-    assert resumed_message in rerun.stdout and "Epoch 1/2" not in rerun.stdout
+    assert "finishing the run" in rerun.stdout and "Epoch 1/2" not in rerun.stdout
     report = json.loads((out / "metrics.json").read_text())
     assert report["optimizer_steps"] == 2 * (256 // 64) and not (out / "checkpoint").exists()
     assert (out / "serving" / "1" / "saved_model.pb").exists()

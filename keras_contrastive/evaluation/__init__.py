@@ -4,6 +4,7 @@ from keras_contrastive.evaluation.alignment import alignment
 from keras_contrastive.evaluation.answer_recall import answer_recall
 from keras_contrastive.evaluation.class_balanced_subset import class_balanced_subset
 from keras_contrastive.evaluation.classifier import classifier
+from keras_contrastive.evaluation.cross_modal_recall import cross_modal_recall
 from keras_contrastive.evaluation.effective_rank import effective_rank
 from keras_contrastive.evaluation.embed import embed, embed_labelled
 from keras_contrastive.evaluation.embedding_std import embedding_std
@@ -21,6 +22,7 @@ from keras_contrastive.evaluation.tfidf import TfidfFeatures
 from keras_contrastive.evaluation.training_history import load_training_history, save_training_history
 from keras_contrastive.evaluation.uniformity import uniformity
 from keras_contrastive.evaluation.word_similarity import word_similarity_correlation
+from keras_contrastive.evaluation.zero_shot import zero_shot
 
 __all__ = [
     "RAW_BASELINES",
@@ -31,6 +33,7 @@ __all__ = [
     "class_balanced_subset",
     "classifier",
     "compare_with_baselines",
+    "cross_modal_recall",
     "effective_rank",
     "embed",
     "embed_labelled",
@@ -48,4 +51,5 @@ __all__ = [
     "uniformity",
     "word_similarity_correlation",
     "write_evaluation_report",
+    "zero_shot",
 ]
