@@ -90,3 +90,20 @@ def test_a_model_of_other_towers_is_refused_naming_them(tmp_path, rng):
                                          "of images and images"):
         export_image_text(siamese, tmp_path, rng.integers(0, 256, (4, 8, 8, 1), dtype=np.uint8), ids=list("abcd"))
     assert not any(tmp_path.iterdir())
+
+
+def test_served_search_answers_text_queries_from_the_index(model, exported, rng):
+    clip, images, _ = model
+    search = kc.retrieval.ServedSearch(exported, "search_images")
+    assert search.queries == "text" and search.image_shape is None and search.k == 5
+    queries = sentences(rng, 2)
+    ids, scores = search(queries)
+    similarity = clip.embed_pair(np.array(queries)) @ clip.predict(images, verbose=0).T
+    similarity /= np.linalg.norm(clip.embed_pair(np.array(queries)), axis=1, keepdims=True)
+    similarity /= np.linalg.norm(clip.predict(images, verbose=0), axis=1)
+    best = np.argsort(-similarity, axis=1, kind="stable")[:, :5]
+    assert ids.tolist() == [[f"picture_{i}.png" for i in row] for row in best]
+    np.testing.assert_allclose(scores, np.take_along_axis(similarity, best, axis=1), atol=1e-5)
+    with pytest.raises(ValueError, match="text queries as a sequence of strings"):
+        search(images[:2])
+    assert kc.retrieval.ServedSearch(exported).queries == "images"
