@@ -68,10 +68,15 @@ def test_gradient_matches_finite_differences_of_the_reference(rng):
 
 def test_hard_negatives_raise_the_loss_only_when_they_are_close_to_the_anchors(rng):
     anchors = rng.normal(size=(8, 16))
-    positives = anchors + 0.3 * rng.normal(size=(8, 16))
+    positives = anchors + 0.5 * rng.normal(size=(8, 16))  # cosine about 0.9 with its anchor
     plain = float(multiple_negatives_ranking(f32(anchors), f32(positives), temperature=0.05))
-    close = float(multiple_negatives_ranking(f32(anchors), f32(positives), f32(anchors + 0.1), temperature=0.05))
+    # Nearer each anchor than its positive (cosine about 0.999): each outscores the positive by about 2 logits.
+    close = float(multiple_negatives_ranking(f32(anchors), f32(positives), f32(anchors + 0.02 * rng.normal(
+        size=(8, 16))), temperature=0.05))
+    far = float(multiple_negatives_ranking(f32(anchors), f32(positives), f32(-anchors), temperature=0.05))
     assert close > plain + 1.0
+    # Opposite the anchors: -20 logits for its own anchor; the others' may fall near by chance, but add far less.
+    assert plain <= far < plain + 0.2 * (close - plain)
 
 
 def test_the_default_temperature_is_simcses_0_05(rng):

@@ -34,7 +34,11 @@ def test_block_size_gives_the_full_losses_loss_and_metrics_and_round_trips(name,
     expected = full.method.compute_loss_and_metrics(full.towers, view_a, view_b, labels, training=False)
     got = blockwise.method.compute_loss_and_metrics(blockwise.towers, view_a, view_b, labels, training=False)
     for metric in ("loss", *full.method.metric_names):
-        np.testing.assert_allclose(float(got[metric]), float(expected[metric]), rtol=1e-5, err_msg=metric)
+        # A random-init encoder embeds random images almost alike, so an anchor's two best candidates can tie to
+        # float32 rounding, which blocks and the full matrix sum in other orders: one anchor's hit may flip.
+        one_anchor = 1.0 / (2 * BATCH) + 1e-6 if metric.endswith("accuracy") else 0.0
+        np.testing.assert_allclose(float(got[metric]), float(expected[metric]), rtol=1e-5, atol=one_anchor,
+                                   err_msg=metric)
     config = blockwise.method.get_config()
     assert config["block_size"] == 3
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(blockwise.method))
