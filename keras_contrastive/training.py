@@ -99,6 +99,7 @@ def train_encoder(
     checkpoint: TrainingCheckpoint | None = None,
     cache: bool = True,
     pairs: bool = False,
+    pair_encoder: keras.Model | None = None,
 ) -> tuple[ContrastiveModel, keras.callbacks.History, float]:
     """Trains `encoder` with `method`: the recipe of the command line, the tests and the benchmarks.
 
@@ -137,6 +138,8 @@ def train_encoder(
         pairs: The examples are given pairs `(anchor, positive)` or
             `(anchor, positive, hard_negative)`, batched as they are
             (`kc.data.make_pairs`) rather than augmented into views.
+        pair_encoder: The second tower, for view b (captions of images,
+            say: `CLIP` on `(image, caption)` pairs with `pairs=True`).
 
     Returns:
         `(model, history, training_seconds)`.
@@ -158,7 +161,7 @@ def train_encoder(
     total_steps = epochs * steps_per_epoch(examples, batch_size)
     if pairs and augment is not None:
         raise ValueError("Given pairs are batched as they are: pass augment=None with pairs=True.")
-    model = ContrastiveModel(encoder, method)
+    model = ContrastiveModel(encoder, method, pair_encoder=pair_encoder)
 
     def batched(data, size, shuffle_buffer):
         if pairs:

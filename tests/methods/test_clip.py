@@ -205,3 +205,17 @@ def test_the_config_round_trips():
 def test_bad_settings_are_refused_with_what_was_expected(arguments, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         kc.methods.CLIP(**arguments)
+
+
+def test_a_locked_image_tower_stays_put_while_the_text_tower_and_projections_learn(rng):
+    """LiT: an image encoder trained before (SimCLR, say) is frozen with `trainable = False`; the rest trains."""
+    model = clip_model()
+    model.encoder.trainable = False
+    images, captions = images_and_captions(rng)
+    locked = [w.copy() for w in model.encoder.get_weights()]
+    free = [w.copy() for w in model.pair_encoder.get_weights() + model.method.get_weights()]
+    model.fit(one_batch(images, captions), epochs=2, verbose=0)
+    for before, after in zip(locked, model.encoder.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    moved = [not np.allclose(b, a) for b, a in zip(free, model.pair_encoder.get_weights() + model.method.get_weights())]
+    assert all(moved)  # the caption tower, both projections and the logit scale
