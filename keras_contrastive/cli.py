@@ -67,6 +67,14 @@ TEXT_DEFAULTS = dict(batch_size=256, epochs=3, learning_rate=2e-3, temperature=0
 TEXT_CORPORA = {"wordnet": dict(pairs="lemma"), "fortunes": {}}
 #: The text encoders `--encoder` names with `--text`.
 TEXT_ENCODERS = ("bag_of_embeddings", "text_transformer")
+#: Settings for `--pairs`: the recipe benchmarks/clip.py measured for CLIP on the emoji (a small_cnn on 32x32
+#: pictures, a bag of embeddings on the captions).
+PAIR_DEFAULTS = dict(batch_size=64, epochs=15, learning_rate=3e-3, temperature=0.07)
+PAIR_IMAGE_SIZE = 32
+#: The image-caption sets `--pairs` names; any other value is a captions file (see `kc.data.caption_pairs`).
+PAIR_SETS = ("emoji", "openclipart")
+#: The prompts of the zero-shot evaluation, ensembled (see `kc.evaluation.zero_shot`).
+ZERO_SHOT_TEMPLATES = ("a picture of a {}", "{}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,8 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--text", metavar="wordnet|fortunes|FILE",
                         help="texts: WordNet's (gloss, word) pairs, the fortune quotations, or your own UTF-8 file "
                         "of one text per line (or tab-separated anchor, positive [, hard negative])")
+    source.add_argument("--pairs", metavar="emoji|openclipart|FILE",
+                        help="images with captions, for CLIP: Noto's emoji with their Unicode names, openclipart's "
+                        "clip art with its titles and keywords, or your own CSV (file,caption) or JSON-lines file of "
+                        "captions beside the images")
     train.add_argument("--data-dir", help="directory with the data set's files, where it has local ones (TFDS's data_dir)")
-    train.add_argument("--image-size", type=_positive_int, help="with --data: side of the square images trained on (default: 64)")
+    train.add_argument("--image-size", type=_positive_int,
+                       help="with --data or --pairs: side of the square images trained on (default: 64; 32 with --pairs)")
     train.add_argument("--channels", type=int, choices=[1, 3], default=3, help="with --data DIR: 3 (colour) or 1 (grey)")
     train.add_argument("--labels", choices=["inferred", "none"], default="inferred",
                        help="with --data DIR: classes from the first level of subfolders (for the evaluation), or none")
@@ -101,15 +114,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--test-split", default="test", help="with --data tfds:NAME: the split evaluated on (default: test)")
     train.add_argument("--cache", metavar="memory|PATH",
                        help="with --data: keep the decoded images in memory, or in files at PATH, after the first epoch")
-    train.add_argument("--method", help="self-supervised method (default: simclr; simcse with --text)")
+    train.add_argument("--method", help="self-supervised method (default: simclr; simcse with --text; clip with --pairs)")
     train.add_argument("--encoder", metavar="NAME|PRESET_DIR",
                        help="small_cnn (default), resnet18, any keras.applications architecture (e.g. ResNet50, "
                        "MobileNetV3Small), or a local keras-hub preset directory (its weights are trained further); "
-                       "with --text: bag_of_embeddings (default) or text_transformer")
+                       "with --text: bag_of_embeddings (default) or text_transformer; with --pairs: the image tower")
     train.add_argument("--vocabulary-size", type=_positive_int, default=30_000,
-                       help="with --text: words in the tokenizer's vocabulary, learned from the training texts")
+                       help="with --text or --pairs: words in the tokenizer's vocabulary, learned from the training texts")
     train.add_argument("--sequence-length", type=_positive_int, default=32,
-                       help="with --text: tokens per text; longer texts are truncated")
+                       help="with --text or --pairs: tokens per text; longer texts are truncated")
     train.add_argument("--tasks", type=_text_tasks, metavar="TASK,...|none",
                        help="with --text: the evaluation tasks (default: all of reverse_dictionary, food_reviews, "
                        "simlex999, wordsim353)")
@@ -159,7 +172,9 @@ def _parser() -> argparse.ArgumentParser:
         "as TF Serving does, and prints each image's most similar indexed images with their cosine similarity.",
     )
     search.add_argument("search", metavar="VERSION_DIR", help="e.g. serving/search/1")
-    search.add_argument("images", nargs="+", metavar="IMAGE", help="query image files (JPEG, PNG, GIF, BMP)")
+    search.add_argument("images", nargs="*", metavar="IMAGE", help="query image files (JPEG, PNG, GIF, BMP)")
+    search.add_argument("--text", nargs="+", metavar="QUERY",
+                        help="text queries instead, for an image-text (CLIP) model's index: e.g. --text 'a red car'")
     search.add_argument("--k", type=_positive_int, help="results to print per query (default: all the export's)")
     search.add_argument("--grid", metavar="PNG", help="also draw each query and its results into this PNG")
     search.add_argument("--data", metavar="DIR", help="with --grid: the folder that was indexed, where the results are")
@@ -226,9 +241,13 @@ class _Source(abc.ABC):
     def make_encoder(self, name: str, weights: str | None):
         """The encoder `--encoder` names, for this data."""
 
+    def make_pair_encoder(self):
+        """The second tower (captions' for image-caption pairs), or None for one encoder of both views."""
+        return None
+
     @abc.abstractmethod
-    def evaluate(self, encoder, settings: dict, seed: int) -> dict | None:
-        """The held-out figures of the trained encoder beside its baselines, or None without labels."""
+    def evaluate(self, model, settings: dict, seed: int) -> dict | None:
+        """The held-out figures of the trained model beside its baselines, or None without labels."""
 
     @abc.abstractmethod
     def print_results(self, results: dict) -> None:
@@ -256,9 +275,10 @@ class _ImageSource(_Source):
     def make_encoder(self, name: str, weights: str | None):
         return _encoder(name, self.shape, weights)
 
-    def evaluate(self, encoder, settings: dict, seed: int) -> dict | None:
+    def evaluate(self, model, settings: dict, seed: int) -> dict | None:
         import keras_contrastive as kc
 
+        encoder = model.encoder
         if not self.labelled:
             print("no labels (--labels none), so no kNN or linear-probe evaluation", flush=True)
             return None
@@ -328,9 +348,10 @@ class _TextSource(_Source):
                                             sequence_length=self.sequence_length)
         return getattr(kc.encoders, name)(tokenizer)
 
-    def evaluate(self, encoder, settings: dict, seed: int) -> dict | None:
+    def evaluate(self, model, settings: dict, seed: int) -> dict | None:
         import keras_contrastive as kc
 
+        encoder = model.encoder
         tasks = kc.evaluation.TEXT_TASKS if self.tasks is None else self.tasks
         if not tasks:
             print("no evaluation (--tasks none)", flush=True)
@@ -349,6 +370,84 @@ class _TextSource(_Source):
                     f"{'n/a' if scores[m] is None else format(scores[m], '.4f'):>23}" for m in metrics))
 
 
+class _PairSource(_Source):
+    """Images with captions (the emoji, openclipart, or a user's captions file) for two towers, such as CLIP's."""
+
+    results_heading = "held-out figures"
+
+    def __init__(self, args: argparse.Namespace):
+        import keras_contrastive as kc
+
+        image_size = args.image_size or PAIR_IMAGE_SIZE
+        split = f"train[:{args.train_subset}]" if args.train_subset else "train"
+        if args.pairs in PAIR_SETS:
+            train, test = (kc.data.load_pairs(args.pairs, s, image_size=image_size) for s in (split, "test"))
+            class_names = kc.data.pair_class_names(args.pairs)
+        else:
+            train, test = (kc.data.caption_pairs(args.pairs, image_size=image_size, split=s, seed=args.seed)
+                           for s in (split, "test"))
+            class_names = None
+        super().__init__(
+            train, test, f"{args.pairs}: {len(train.captions)} training and {len(test.captions)} held-out image-caption "
+            f"pairs at {image_size}x{image_size}",
+            dict(train_split=split, image_size=image_size, vocabulary_size=args.vocabulary_size,
+                 sequence_length=args.sequence_length),
+            dict(PAIR_DEFAULTS), method="clip", encoder="small_cnn", pairs=True,
+        )
+        self.shape = (image_size, image_size, 3)
+        self.class_names = class_names
+        self.test_labels = getattr(test, "labels", None)
+        self.captions = [str(caption) for caption in train.captions]
+        self.vocabulary_size, self.sequence_length = args.vocabulary_size, args.sequence_length
+
+    def augment(self, settings: dict, seed: int):
+        return None  # a picture and its caption are the two views
+
+    def make_encoder(self, name: str, weights: str | None):
+        return _encoder(name, self.shape, weights)
+
+    def make_pair_encoder(self):
+        import keras_contrastive as kc
+
+        print(f"learning a vocabulary of up to {self.vocabulary_size} words from the training captions ...", flush=True)
+        tokenizer = kc.text.train_tokenizer(self.captions, vocabulary_size=self.vocabulary_size,
+                                            sequence_length=self.sequence_length)
+        return kc.encoders.bag_of_embeddings(tokenizer)
+
+    def evaluate(self, model, settings: dict, seed: int) -> dict | None:
+        import keras
+        import numpy as np
+
+        import keras_contrastive as kc
+
+        images = np.stack([image for image, _ in self.test.as_numpy_iterator()])
+        captions = np.array([str(caption) for caption in self.test.captions])
+        print(f"evaluating on {len(captions)} held-out pairs: retrieval both ways"
+              + (f" and zero-shot over {len(self.class_names)} classes" if self.class_names else "") + " ...", flush=True)
+        ks = tuple(sorted({1, min(10, len(set(captions)))}))  # a small held-out set has fewer than 10 captions
+        keras.utils.set_random_seed(seed)
+        random_init = kc.ContrastiveModel.from_config(model.get_config())
+        results = {}
+        for name, candidate in (("trained", model), ("random_init", random_init)):
+            scores = {}
+            if self.class_names:
+                scores["zero_shot_accuracy"] = kc.evaluation.zero_shot(
+                    candidate, images, self.test_labels, self.class_names, templates=ZERO_SHOT_TEMPLATES
+                )["accuracy"]
+            recall = kc.evaluation.cross_modal_recall(candidate, images, captions, ks=ks)
+            scores.update({f"{direction}_recall@{k}": value for direction, by_k in recall.items()
+                           for k, value in by_k.items()})
+            results[name] = scores
+        return results
+
+    def print_results(self, results: dict) -> None:
+        metrics = list(results["trained"])
+        widths = [len(metric) + 2 for metric in metrics]
+        print(f"  {'towers':<12}" + "".join(f"{metric:>{width}}" for metric, width in zip(metrics, widths)))
+        for name, scores in results.items():
+            print(f"  {name:<12}" + "".join(f"{scores[metric]:>{width}.4f}" for metric, width in zip(metrics, widths)))
+
+
 def _train(args: argparse.Namespace) -> dict:
     import keras
 
@@ -361,7 +460,7 @@ def _train(args: argparse.Namespace) -> dict:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a directory for the model, metrics and export.")
     keras.utils.set_random_seed(args.seed)
-    data = _TextSource(args) if args.text else _ImageSource(args)
+    data = _TextSource(args) if args.text else _PairSource(args) if args.pairs else _ImageSource(args)
     method_name = (args.method or data.method).lower()
     encoder_name = args.encoder or data.encoder
     settings = data.settings
@@ -388,7 +487,7 @@ def _train(args: argparse.Namespace) -> dict:
     method_arguments = _method_arguments(method_class, args.projection_dim, settings["temperature"], steps)
     if args.optimizer == "lars" and args.learning_rate is None:  # SimCLR's rule for LARS
         settings["learning_rate"] = 0.3 * settings["batch_size"] / 256
-    source = args.text or args.data or args.dataset or "digits"
+    source = args.text or args.pairs or args.data or args.dataset or "digits"
     run = dict(dataset=source, **data.data_settings, method=method_name, method_arguments=method_arguments,
                encoder=encoder_name, weights=args.weights, optimizer=args.optimizer, seed=args.seed,
                strategy=args.strategy, **settings)
@@ -413,13 +512,14 @@ def _train(args: argparse.Namespace) -> dict:
         augment = data.augment(settings, args.seed)  # before the encoder: the seeded runs draw in this order
         with strategy.scope() if strategy else contextlib.nullcontext():
             encoder = data.make_encoder(encoder_name, args.weights)
+            pair_encoder = data.make_pair_encoder()
             model, _, train_seconds = kc.training.train_encoder(
                 encoder, method_class(**method_arguments), train, augment,
                 epochs=settings["epochs"], batch_size=settings["batch_size"], learning_rate=settings["learning_rate"],
                 optimizer=args.optimizer, seed=args.seed, reproducible=True, validation_examples=test,
                 callbacks=[monitor] if monitor else None, verbose=1 if sys.stdout.isatty() else 2,
                 jit_compile=args.jit_compile, checkpoint=checkpoint, cache=getattr(data, "cache", True),
-                pairs=data.pairs,
+                pairs=data.pairs, pair_encoder=pair_encoder,
             )
         metrics, epochs = checkpoint.training_history()
         with atomic_path(out / "history.json") as temporary:
@@ -427,7 +527,7 @@ def _train(args: argparse.Namespace) -> dict:
                                             indent=1, allow_nan=False))
         kc.save_model(model, model_path)
 
-    results = data.evaluate(model.encoder, settings, args.seed)
+    results = data.evaluate(model, settings, args.seed)
     exported = export_embedder(model, out / "serving")
     metrics, _ = checkpoint.training_history()
     report = {
@@ -582,7 +682,7 @@ def _index(args: argparse.Namespace) -> None:
     import os
 
     import keras_contrastive as kc
-    from keras_contrastive.export import export_search
+    from keras_contrastive.export import export_image_text, export_search
 
     model = kc.load_model(args.model)
     height, width, channels = model.towers.inputs[0].shape
@@ -591,30 +691,41 @@ def _index(args: argparse.Namespace) -> None:
     images = kc.data.from_files(paths, (height, width), channels=channels)
     ids = [Path(os.path.relpath(path, args.data)).as_posix() for path in images.file_paths]
     print(f"embedding {len(ids)} images with {args.model} ...", flush=True)
-    target = export_search(model, args.out, images, ids, k=min(args.k, len(ids)), version=args.version,
-                           batch_size=args.batch_size, overwrite=args.overwrite)
-    print(f"exported a search over {len(ids)} images of {args.data} to {target}")
+    # An image-text model (CLIP) is searched by text too: its export adds search_images.
+    image_text = [tower.kind for tower in model.towers.input_pair] == ["images", "text"]
+    export = export_image_text if image_text else export_search
+    target = export(model, args.out, images, ids, k=min(args.k, len(ids)), version=args.version,
+                    batch_size=args.batch_size, overwrite=args.overwrite)
+    print(f"exported a search over {len(ids)} images of {args.data}" + (", by image or text," if image_text else "")
+          + f" to {target}")
 
 
 def _search(args: argparse.Namespace) -> None:
     import keras_contrastive as kc
 
-    search = kc.retrieval.ServedSearch(args.search)
-    height, width, channels = search.image_shape
+    if bool(args.images) == bool(args.text):
+        raise ValueError("search takes query IMAGE files or --text QUERY ..., one of the two.")
+    search = kc.retrieval.ServedSearch(args.search, "search_images" if args.text else "search")
     if args.grid and not args.data:
         raise ValueError("--grid draws the results from the indexed folder: give it with --data DIR.")
-    queries = _read_images(args.images, (height, width), channels)
+    if args.text:
+        names, queries = args.text, args.text
+        shape = tuple(kc.retrieval.ServedSearch(args.search).image_shape)  # the indexed images' shape
+    else:
+        names, shape = args.images, search.image_shape
+        queries = _read_images(args.images, shape[:2], shape[2])
     ids, scores = search(queries)
     k = min(args.k or search.k, search.k)
     ids, scores = ids[:, :k], scores[:, :k]
-    for path, found, similarity in zip(args.images, ids, scores):
-        print(path)
-        for rank, (name, score) in enumerate(zip(found, similarity), start=1):
-            print(f"  {rank:>3}  {score:.4f}  {name}")
+    for name, found, similarity in zip(names, ids, scores):
+        print(name)
+        for rank, (found_name, score) in enumerate(zip(found, similarity), start=1):
+            print(f"  {rank:>3}  {score:.4f}  {found_name}")
     if args.grid:
-        results = _read_images([str(Path(args.data) / name) for name in ids.reshape(-1)], (height, width), channels)
-        kc.plots.plot_search_results(queries, [Path(path).name for path in args.images],
-                                     results.reshape(ids.shape + results.shape[1:]), ids, scores, args.grid)
+        results = _read_images([str(Path(args.data) / name) for name in ids.reshape(-1)], shape[:2], shape[2])
+        results = results.reshape(ids.shape + results.shape[1:])
+        titles = ["query"] * len(names) if args.text else [Path(path).name for path in names]
+        kc.plots.plot_search_results(queries, titles, results, ids, scores, args.grid)
         print(f"drew the results into {args.grid}")
 
 

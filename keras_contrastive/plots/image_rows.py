@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from typing import Sequence
 
 import numpy as np
@@ -14,12 +15,13 @@ QUERY_FRAME = "tab:blue"
 
 
 def plot_image_rows(
-    rows: Sequence[Sequence[tuple[np.ndarray, str, str]]], path: str | os.PathLike, cell_size: int = 96
+    rows: Sequence[Sequence[tuple[np.ndarray | str, str, str]]], path: str | os.PathLike, cell_size: int = 96
 ) -> None:
     """Writes a PNG of `rows`, each a sequence of `(image, title, frame colour)` cells, left to right.
 
     The first cell of each row has a bold title (the query). Images are raw
-    pixels in [0, 255], `(H, W, 1)` (shown in grey) or `(H, W, 3)`.
+    pixels in [0, 255], `(H, W, 1)` (shown in grey) or `(H, W, 3)`; a string
+    in place of an image is drawn as its text, wrapped (a text query).
 
     Args:
         rows: The cells of each row; rows may differ in length.
@@ -39,7 +41,11 @@ def plot_image_rows(
             left = (column * cell_size + margin) / width
             bottom = ((len(rows) - 1 - row) * (cell_size + title_height) + margin) / height
             axes = figure.add_axes((left, bottom, (cell_size - 2 * margin) / width, (cell_size - 2 * margin) / height))
-            _show(axes, np.asarray(image))
+            if isinstance(image, str):
+                axes.text(0.5, 0.5, "\n".join(textwrap.wrap(image, 14, max_lines=5, placeholder="…")), ha="center",
+                          va="center", fontsize=8, fontweight="bold", transform=axes.transAxes)
+            else:
+                _show(axes, np.asarray(image))
             axes.set_title(title, fontsize=8, pad=3, fontweight="bold" if column == 0 else "normal")
             axes.set_xticks([])
             axes.set_yticks([])

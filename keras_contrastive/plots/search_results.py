@@ -28,7 +28,8 @@ def plot_search_results(
     results carry no labels.
 
     Args:
-        query_images: `(Q, H, W, C)` raw images in [0, 255] (C is 1 or 3).
+        query_images: `(Q, H, W, C)` raw images in [0, 255] (C is 1 or 3), or
+            Q strings for text queries (an image-text search's), drawn as text.
         query_titles: Q titles, e.g. the queries' file names.
         result_images: `(Q, k, H', W', C)` images of the results, in rank order.
         result_ids: `(Q, k)` their ids (a path shows its file name, a long one its end).
@@ -40,12 +41,14 @@ def plot_search_results(
     >>> ids, scores = ServedSearch("serving/search/1")(queries)
     >>> plot_search_results(queries, ["cat.png"], images_of(ids), ids, scores, "out/search.png")
     """
-    query_images, result_images = np.asarray(query_images), np.asarray(result_images)
+    texts = all(isinstance(query, str) for query in query_images)
+    query_images = list(query_images) if texts else np.asarray(query_images)
+    result_images = np.asarray(result_images)
     result_ids, result_scores = np.asarray(result_ids), np.asarray(result_scores)
     count = len(query_images)
     if not (len(query_titles) == len(result_images) == len(result_ids) == len(result_scores) == count):
         raise ValueError(
-            f"Got {count} query images, {len(query_titles)} titles and results for {len(result_images)} "
+            f"Got {count} queries, {len(query_titles)} titles and results for {len(result_images)} "
             "queries; give one of each per query."
         )
     if result_images.shape[:2] != result_ids.shape or result_ids.shape != result_scores.shape:
