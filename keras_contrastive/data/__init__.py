@@ -21,6 +21,10 @@ from keras_contrastive.data.emoji import EMOJI_GROUPS, Emoji, emoji_captions, em
 from keras_contrastive.data.load_pairs import PAIR_DATASETS, PairDatasetInfo, load_pairs, pair_class_names
 from keras_contrastive.data.openclipart_pairs import ClipArt, ClipArtCollection, openclipart_captions
 from keras_contrastive.data.openclipart_pairs import openclipart_collection, openclipart_pairs
+from keras_contrastive.data.movielens import Interactions, ItemCatalogue, movielens, movielens_catalogue
+from keras_contrastive.data.movielens import movielens_interactions
+from keras_contrastive.data.load_interactions import INTERACTION_DATASETS, InteractionDatasetInfo
+from keras_contrastive.data.load_interactions import interaction_catalogue, load_interactions, seen_items
 
 __all__ = [
     "DATASETS", "DatasetInfo", "IMAGE_EXTENSIONS", "decode_image", "from_directory", "from_files", "holdout_split",
@@ -31,4 +35,6 @@ __all__ = [
     "ClipArt", "ClipArtCollection", "EMOJI_GROUPS", "Emoji", "PAIR_DATASETS", "PairDatasetInfo", "caption_pairs",
     "emoji_captions", "emoji_glyphs", "emoji_pairs", "load_pairs", "openclipart_captions", "openclipart_collection",
     "openclipart_pairs", "pair_class_names", "read_captions",
+    "INTERACTION_DATASETS", "InteractionDatasetInfo", "Interactions", "ItemCatalogue", "interaction_catalogue",
+    "load_interactions", "movielens", "movielens_catalogue", "movielens_interactions", "seen_items",
 ]

@@ -1,6 +1,13 @@
 """Contrastive losses: pure functions and serialisable `keras.losses.Loss` classes."""
 
 from keras_contrastive.losses.barlow_twins import BarlowTwinsLoss, barlow_twins
+from keras_contrastive.losses.in_batch_softmax import (
+    InBatchSoftmaxLoss,
+    in_batch_softmax,
+    in_batch_softmax_and_accuracy,
+    in_batch_softmax_logits,
+    in_batch_softmax_per_query,
+)
 from keras_contrastive.losses.info_nce import (
     InfoNCE,
     info_nce,
@@ -33,6 +40,7 @@ from keras_contrastive.losses.vicreg import VICRegLoss, vicreg, vicreg_terms
 __all__ = [
     "MINING_STRATEGIES",
     "BarlowTwinsLoss",
+    "InBatchSoftmaxLoss",
     "InfoNCE",
     "MultipleNegativesRankingLoss",
     "NTXent",
@@ -45,6 +53,10 @@ __all__ = [
     "TripletMarginLoss",
     "VICRegLoss",
     "barlow_twins",
+    "in_batch_softmax",
+    "in_batch_softmax_and_accuracy",
+    "in_batch_softmax_logits",
+    "in_batch_softmax_per_query",
     "info_nce",
     "info_nce_and_accuracy",
     "info_nce_logits",

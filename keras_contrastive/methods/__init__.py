@@ -3,6 +3,8 @@
 from keras_contrastive.methods.barlow_twins import BarlowTwins
 from keras_contrastive.methods.byol import BYOL
 from keras_contrastive.methods.clip import CLIP
+from keras_contrastive.methods.frequency_estimator import FrequencyEstimator
+from keras_contrastive.methods.in_batch_softmax import InBatchSoftmax
 from keras_contrastive.methods.method import Method
 from keras_contrastive.methods.moco import MoCo
 from keras_contrastive.methods.nnclr import NNCLR
@@ -19,6 +21,7 @@ METHODS = {
     "barlow_twins": BarlowTwins,
     "byol": BYOL,
     "clip": CLIP,
+    "in_batch_softmax": InBatchSoftmax,
     "moco": MoCo,
     "nnclr": NNCLR,
     "pair_margin": PairMargin,
@@ -30,4 +33,4 @@ METHODS = {
     "vicreg": VICReg,
 }
 
-__all__ = ["METHODS", "Method", *sorted(cls.__name__ for cls in METHODS.values())]
+__all__ = ["FrequencyEstimator", "METHODS", "Method", *sorted(cls.__name__ for cls in METHODS.values())]

@@ -9,10 +9,12 @@ process. CHECKS is one or more of these, separated by commas:
   the logits, per-anchor losses and gradients with respect to its embeddings.
 - `gathered_losses`: InfoNCE (with a queue of negatives), the
   multiple-negatives ranking loss (with each replica's hard negatives), the
-  symmetric InfoNCE (with a tensor temperature), SupCon, Barlow Twins, VICReg
-  and the pair margin loss under `MirroredStrategy` on 2 logical CPUs; per replica,
+  symmetric InfoNCE (with a tensor temperature), the in-batch softmax (with
+  log-probabilities and string ids), SupCon, Barlow Twins, VICReg and the
+  pair margin loss under `MirroredStrategy` on 2 logical CPUs; per replica,
   its losses and the gradients of its share of the global loss with respect
-  to its inputs.
+  to its inputs; and each replica's copy of a `FrequencyEstimator` after
+  updates with the replicas' ids.
 - `blockwise`: NT-Xent, InfoNCE (with a queue of negatives) and SupCon with
   `block_size` under `MirroredStrategy` on 2 logical CPUs, compiled; per
   replica, its losses, accuracies and the gradients of its share of the
@@ -130,17 +132,25 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     multiple-negatives ranking loss of the queries, keys and the replica's
     slice of `hard_negatives`), `clip_per_example_{r}`,
     `clip_gradient_{queries,keys,temperature}_{r}` (the symmetric InfoNCE of
-    the queries and keys, its temperature a tensor), `supcon_{r}`,
+    the queries and keys, its temperature a tensor),
+    `ibs_per_query_{r}`, `ibs_gradient_{queries,keys,log_q}_{r}` (the
+    in-batch softmax of the queries and keys, with the replica's slices of
+    `log_probabilities` and of the string `item_ids`), `supcon_{r}`,
     `supcon_gradient_{a,b}_{r}`, and `{barlow,vicreg,pair}_{r}` with
     `{barlow,vicreg,pair}_gradient_{a,b}_{r}` (pair: the pair margin loss of
     both views' features, labelled alike). Each gradient is of the replica's
     share of the global loss: for InfoNCE, the symmetric InfoNCE and SupCon
     its losses' sum over all anchors, for Barlow Twins, VICReg and the pair
     margin loss (whose every replica computes the global loss) the loss over
-    the replica count, as `ContrastiveModel` divides it.
+    the replica count, as `ContrastiveModel` divides it. Then a
+    `FrequencyEstimator(estimator_buckets, 0.5)` counts two steps of the
+    replicas' slices of `item_ids` (in the second, their first two ids): outputs
+    `estimator_{steps,last_step,step_gap}_{r}`, each replica's copy.
     """
     from keras_contrastive.losses.barlow_twins import BarlowTwinsLoss, barlow_twins
+    from keras_contrastive.losses.in_batch_softmax import in_batch_softmax_per_query
     from keras_contrastive.losses.info_nce import info_nce_per_anchor
+    from keras_contrastive.methods.frequency_estimator import FrequencyEstimator
     from keras_contrastive.losses.multiple_negatives_ranking import multiple_negatives_ranking_per_anchor
     from keras_contrastive.losses.pair_margin import pair_margin
     from keras_contrastive.losses.supcon import supcon
@@ -150,16 +160,19 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     temperature = float(inputs["temperature"])
     sizes = inputs["sizes"].tolist()
     global_n = float(sum(sizes))
-    names = ("queries", "keys", "features_a", "features_b", "labels", "hard_negatives")
+    names = ("queries", "keys", "features_a", "features_b", "labels", "hard_negatives", "log_probabilities",
+             "item_ids")
     slices = [_split(inputs[name], sizes) for name in names]
     local = strategy.experimental_distribute_values_from_function(
         lambda context: tuple(tf.constant(s[context.replica_id_in_sync_group]) for s in slices)
     )
     negatives = tf.constant(inputs["negatives"])
 
-    def replica_step(queries, keys, features_a, features_b, labels, hard_negatives):
+    def replica_step(queries, keys, features_a, features_b, labels, hard_negatives, log_probabilities, item_ids):
         with tf.GradientTape(persistent=True) as tape:
-            tape.watch([queries, keys, features_a, features_b, hard_negatives])
+            tape.watch([queries, keys, features_a, features_b, hard_negatives, log_probabilities])
+            ibs_per_query = in_batch_softmax_per_query(queries, keys, temperature, log_probabilities, item_ids)
+            ibs_share = tf.reduce_sum(ibs_per_query) / global_n
             per_anchor = info_nce_per_anchor(queries, keys, negatives, temperature)
             info_nce_share = tf.reduce_sum(per_anchor) / global_n
             mnr_per_anchor = multiple_negatives_ranking_per_anchor(queries, keys, hard_negatives, temperature)
@@ -181,7 +194,8 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
         barlow_class = BarlowTwinsLoss()(None, tf.stack([features_a, features_b], axis=1))
         return (per_anchor, *tape.gradient(info_nce_share, [queries, keys]),
                 mnr_per_anchor, *tape.gradient(mnr_share, [queries, keys, hard_negatives]),
-                clip_per_example, *tape.gradient(clip_share, [queries, keys, tensor_temperature]), supcon_mean,
+                clip_per_example, *tape.gradient(clip_share, [queries, keys, tensor_temperature]),
+                ibs_per_query, *tape.gradient(ibs_share, [queries, keys, log_probabilities]), supcon_mean,
                 *tape.gradient(supcon_share, [features_a, features_b]),
                 barlow, *tape.gradient(barlow_share, [features_a, features_b]),
                 variance_invariance_covariance, *tape.gradient(vicreg_share, [features_a, features_b]),
@@ -190,7 +204,8 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     results = tf.function(lambda: strategy.run(replica_step, args=local))()
     names = ("info_nce_per_anchor", "info_nce_gradient_queries", "info_nce_gradient_keys",
              "mnr_per_anchor", "mnr_gradient_queries", "mnr_gradient_keys", "mnr_gradient_hard",
-             "clip_per_example", "clip_gradient_queries", "clip_gradient_keys", "clip_gradient_temperature", "supcon",
+             "clip_per_example", "clip_gradient_queries", "clip_gradient_keys", "clip_gradient_temperature",
+             "ibs_per_query", "ibs_gradient_queries", "ibs_gradient_keys", "ibs_gradient_log_q", "supcon",
              "supcon_gradient_a", "supcon_gradient_b", "barlow", "barlow_gradient_a", "barlow_gradient_b",
              "vicreg", "vicreg_gradient_a", "vicreg_gradient_b", "pair", "pair_gradient_a", "pair_gradient_b",
              "barlow_class")
@@ -198,6 +213,19 @@ def check_gathered_losses(tf, strategy, inputs: dict) -> dict:
     for name, value in zip(names, results):
         for replica, part in enumerate(strategy.experimental_local_results(value)):
             outputs[f"{name}_{replica}"] = part.numpy()
+
+    with strategy.scope():
+        estimator = FrequencyEstimator(int(inputs["estimator_buckets"]), 0.5)
+        estimator.build()
+    ids = strategy.experimental_distribute_values_from_function(
+        lambda context: tf.constant(slices[-1][context.replica_id_in_sync_group])
+    )
+    count = tf.function(lambda ids: strategy.run(lambda i: (estimator.update(i), estimator.update(i[:2])),
+                                                 args=(ids,)))
+    count(ids)
+    for name in ("steps", "last_step", "step_gap"):
+        for replica, part in enumerate(strategy.experimental_local_results(getattr(estimator, name).value)):
+            outputs[f"estimator_{name}_{replica}"] = part.numpy()
     return outputs
 
 

@@ -1,18 +1,21 @@
-"""InfoNCE, the multiple-negatives ranking loss, the symmetric InfoNCE, SupCon, Barlow Twins, VICReg and the pair margin loss under MirroredStrategy equal their single-device values on the global batch."""
+"""InfoNCE, the multiple-negatives ranking loss, the symmetric InfoNCE, the in-batch softmax, SupCon, Barlow Twins, VICReg and the pair margin loss under MirroredStrategy equal their single-device values on the global batch."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from keras_contrastive.losses.barlow_twins import barlow_twins
+from keras_contrastive.losses.in_batch_softmax import in_batch_softmax
 from keras_contrastive.losses.info_nce import info_nce_per_anchor
 from keras_contrastive.losses.multiple_negatives_ranking import multiple_negatives_ranking_per_anchor
 from keras_contrastive.losses.pair_margin import pair_margin
 from keras_contrastive.losses.supcon import supcon
 from keras_contrastive.losses.symmetric_info_nce import symmetric_info_nce
 from keras_contrastive.losses.vicreg import vicreg
+from keras_contrastive.methods.frequency_estimator import FrequencyEstimator
 from tests.distribute.replicas import run_check
 from tests.losses.test_barlow_twins import reference_barlow_twins
+from tests.losses.test_in_batch_softmax import reference as reference_in_batch_softmax
 from tests.losses.test_info_nce import reference_info_nce
 from tests.losses.test_multiple_negatives_ranking import reference_per_anchor as reference_mnr_per_anchor
 from tests.losses.test_pair_margin import reference_pair_margin
@@ -22,6 +25,7 @@ from tests.losses.test_vicreg import reference_vicreg_terms
 
 SIZES = (3, 7)  # unequal halves, as the last partial batch of an epoch
 TEMPERATURE = 0.2
+ESTIMATOR_BUCKETS = 4096
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +44,12 @@ def runs(tmp_path_factory, module_rng):
         "features_b": 0.5 * features_a + rng.normal(size=(n, dim)),
     }
     inputs = {name: value.astype("float32") for name, value in inputs.items()}
+    # Items repeated within and across the replicas: the accidental hits of one replica's rows are on the other too.
+    first, second = rng.permutation([0, 1, 2]), rng.permutation([2, 0, 3, 1, 3, 1, 0])
+    item_ids = np.array([f"movie-{k}" for k in np.concatenate([first, second])])
     inputs.update(labels=rng.integers(0, 3, size=n), sizes=np.array(SIZES),
-                  temperature=np.array(TEMPERATURE))
+                  temperature=np.array(TEMPERATURE), item_ids=item_ids, estimator_buckets=np.array(ESTIMATOR_BUCKETS),
+                  log_probabilities=np.log(rng.dirichlet(np.ones(n)) + 1e-2).astype("float32"))
     return inputs, run_check("gathered_losses", inputs, tmp_path_factory.mktemp("gathered"))
 
 
@@ -103,6 +111,43 @@ def test_symmetric_info_nce_replicas_score_rows_and_columns_against_every_replic
     temperature_gradient = sum(outputs[f"clip_gradient_temperature_{r}"] for r in range(2))
     np.testing.assert_allclose(temperature_gradient, gradients[2], rtol=1e-4)
     np.testing.assert_allclose(temperature_gradient, reference["gradient_temperature"], rtol=1e-4)
+
+
+def test_in_batch_softmax_replicas_correct_and_mask_with_every_replicas_items(runs):
+    inputs, outputs = runs
+    split = np.cumsum(SIZES)[:-1]
+    ids = inputs["item_ids"]
+    assert SIZES == (3, 7)  # the item ids above are made for these slices
+    args = inputs["queries"], inputs["keys"], inputs["log_probabilities"]
+    gradients = single_device_gradients(
+        lambda q, k, l: in_batch_softmax(q, k, TEMPERATURE, l, tf.constant(ids)), args
+    )
+    reference = reference_in_batch_softmax(*(a.astype(np.float64) for a in args[:2]), TEMPERATURE,
+                                           args[2].astype(np.float64), ids)
+    np.testing.assert_allclose(gradients[2], reference["gradient_log_q"], rtol=1e-3, atol=1e-6)
+    for replica in range(2):
+        np.testing.assert_allclose(outputs[f"ibs_per_query_{replica}"], np.split(reference["losses"], split)[replica],
+                                   rtol=1e-5)
+        for name, gradient in zip(("queries", "keys"), gradients[:2]):
+            np.testing.assert_allclose(outputs[f"ibs_gradient_{name}_{replica}"],
+                                       np.split(gradient, split)[replica], rtol=1e-3, atol=1e-6)
+        # A replica's log-probabilities get the gradient of every replica's queries, summed by the gather.
+        np.testing.assert_allclose(outputs[f"ibs_gradient_log_q_{replica}"], np.split(gradients[2], split)[replica],
+                                   rtol=1e-3, atol=1e-6)
+
+
+def test_every_replicas_frequency_estimator_counts_the_global_batch(runs):
+    inputs, outputs = runs
+    ids = inputs["item_ids"]
+    estimator = FrequencyEstimator(ESTIMATOR_BUCKETS, 0.5)
+    estimator.build()
+    estimator.update(tf.constant(ids))
+    estimator.update(tf.constant(np.concatenate([part[:2] for part in np.split(ids, np.cumsum(SIZES)[:-1])])))
+    assert int(estimator.steps.numpy()) == 2 and np.count_nonzero(estimator.last_step.numpy() == 2) >= 2
+    for replica in range(2):
+        for name in ("steps", "last_step", "step_gap"):
+            np.testing.assert_array_equal(outputs[f"estimator_{name}_{replica}"], getattr(estimator, name).numpy(),
+                                          err_msg=f"{name} of replica {replica}")
 
 
 def test_supcon_replicas_find_positives_and_negatives_on_every_replica(runs):

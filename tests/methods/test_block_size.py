@@ -15,6 +15,7 @@ BLOCKWISE = {  # the methods whose loss takes a block_size, with the settings th
     "moco": dict(SMALL["moco"]),
     "moco_symmetric": dict(SMALL["moco"], symmetric=True),
     "nnclr": dict(SMALL["nnclr"]),
+    "in_batch_softmax": dict(SMALL["in_batch_softmax"], remove_accidental_hits=False),  # labels as item ids
 }
 CHUNKING = {"simclr", "supcon", "triplet", "pair_margin", "clip"}
 

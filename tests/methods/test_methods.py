@@ -14,6 +14,7 @@ BATCH = 8
 SMALL = {  # widths that keep these tests fast; each method's defaults are tested by construction
     "barlow_twins": dict(projection_dim=32),
     "byol": dict(projection_dim=16, total_steps=10, predictor_learning_rate_multiplier=10.0),
+    "in_batch_softmax": dict(frequency_buckets=64),
     "moco": dict(projection_dim=16, queue_size=32),
     "nnclr": dict(projection_dim=16, support_set_size=32),
     "simsiam": dict(projection_dim=32, predictor_learning_rate_multiplier=10.0),
@@ -36,10 +37,16 @@ def batch(rng):
     return images, other, labels
 
 
+#: Methods whose batches' third part is item ids (InBatchSoftmax's accidental hits and frequencies); on these
+#: images, the class labels stand in for them.
+ID_METHODS = {"in_batch_softmax"}
+
+
 def fit_once(model, data):
     """One step on `data`; labels go along for the methods that take them (SimCSE's third part is hard negatives)."""
     view_a, view_b, labels = data
-    dataset = tf.data.Dataset.from_tensors((view_a, view_b, labels) if model.method.requires_labels else (view_a, view_b))
+    takes_third = model.method.requires_labels or type(model.method) in {METHODS[name] for name in ID_METHODS}
+    dataset = tf.data.Dataset.from_tensors((view_a, view_b, labels) if takes_third else (view_a, view_b))
     return model.fit(dataset, epochs=1, verbose=0).history
 
 
