@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Callable
 
 import tensorflow as tf
+
+from keras_contrastive.data.loader_options import check_loader_options
 
 # Imported by name: kc.data's function `movielens` shadows the module of that name as an attribute of the package.
 from keras_contrastive.data.movielens import SPLITS as MOVIELENS_SPLITS
@@ -52,13 +53,7 @@ def _check(name: str, function: Callable | None, options: dict, caller: str) -> 
             f"Unknown interaction dataset {name!r}. Known interaction datasets: "
             f"{', '.join(sorted(INTERACTION_DATASETS))}."
         )
-    accepted = [parameter for parameter in inspect.signature(function).parameters if parameter != "split"]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise TypeError(
-            f"{caller}({name!r}) got the unknown option(s) {', '.join(unknown)}; it takes "
-            f"{', '.join(accepted) if accepted else 'none'}."
-        )
+    check_loader_options(function, options, caller, name, fixed=("split",))
 
 
 def load_interactions(name: str, split: str = "train", **options) -> tf.data.Dataset:

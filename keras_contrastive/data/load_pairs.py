@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Callable
 
 import tensorflow as tf
+
+from keras_contrastive.data.loader_options import check_loader_options
 
 from keras_contrastive.data.emoji import DEFAULT_EMOJI_TEST, DEFAULT_FONT, EMOJI_GROUPS, emoji_pairs
 from keras_contrastive.data.emoji import SPLITS as EMOJI_SPLITS
@@ -71,13 +72,7 @@ def _check(name: str, function: Callable, options: dict, caller: str, fixed: tup
             f"Unknown image-caption dataset {name!r}. Known ones: {', '.join(sorted(PAIR_DATASETS))}. For your own "
             "images and captions, use kc.data.caption_pairs(captions_file, image_directory)."
         )
-    accepted = [parameter for parameter in inspect.signature(function).parameters if parameter not in fixed]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise TypeError(
-            f"{caller}({name!r}) got the unknown option(s) {', '.join(unknown)}; it takes "
-            f"{', '.join(accepted) if accepted else 'none'}."
-        )
+    check_loader_options(function, options, caller, name, fixed)
 
 
 def load_pairs(

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import inspect
 from typing import Callable
 
 import tensorflow as tf
+
+from keras_contrastive.data.loader_options import check_loader_options
 
 # Imported by name from each module: kc.data's functions `fortunes`, `food_reviews` and `word_similarity`
 # shadow the modules of those names as attributes of the package.
@@ -115,13 +116,5 @@ def load_text(name: str, split: str = "train", **options) -> tf.data.Dataset:
             f"Unknown text dataset {name!r}. Known text datasets: {', '.join(sorted(_LOADERS))}."
         )
     loader = _LOADERS[name]
-    accepted = [
-        parameter for parameter in inspect.signature(loader).parameters if parameter != "split"
-    ]
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise TypeError(
-            f"load_text({name!r}) got the unknown option(s) {', '.join(unknown)}; it takes "
-            f"{', '.join(accepted) if accepted else 'none'}."
-        )
+    check_loader_options(loader, options, "load_text", name, fixed=("split",))
     return loader(split=split, **options)
