@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_contrastive.data.captioned_images import captioned_images
 from keras_contrastive.data.decode import decode_image, image_size_pair, resize_image
 from keras_contrastive.data.holdout import holdout_split
 from keras_contrastive.data.splits import parse_local_split
@@ -303,16 +304,7 @@ def emoji_pairs(
     emoji = emoji_captions(split, test_fraction, seed, skin_tones, font_path, emoji_test_path)
     captions = [item.name for item in emoji]
     labels = np.array([EMOJI_GROUPS.index(item.group) for item in emoji], np.int64)
-    parts = (tf.constant([item.png for item in emoji], tf.string, shape=[len(emoji)]),
-             tf.constant(captions, tf.string, shape=[len(emoji)]))
-    if with_labels:
-        parts += (tf.constant(labels, tf.int64),)
-
-    def load(png, caption, *label):
-        return (resize_image(decode_image(png, channels=3), size), caption, *label)
-
-    dataset = tf.data.Dataset.from_tensor_slices(parts).map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.prefetch(tf.data.AUTOTUNE)
-    dataset.class_names, dataset.captions, dataset.labels = list(EMOJI_GROUPS), captions, labels
+    dataset = captioned_images([item.png for item in emoji], captions, labels, EMOJI_GROUPS,
+                               lambda png: resize_image(decode_image(png, channels=3), size), with_labels)
     dataset.emoji = [item.text for item in emoji]
     return dataset

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_contrastive.data.captioned_images import captioned_images
 from keras_contrastive.data.decode import image_size_pair, load_image
 from keras_contrastive.data.holdout import holdout_split
 from keras_contrastive.data.index import index_directory
@@ -395,16 +396,7 @@ def openclipart_pairs(
     file_paths = [picture.path for picture in pictures]
     captions = [picture.caption for picture in pictures]
     labels = np.array([class_names.index(picture.category) for picture in pictures], np.int64)
-    parts = (tf.constant(file_paths, tf.string, shape=[len(pictures)]),
-             tf.constant(captions, tf.string, shape=[len(pictures)]))
-    if with_labels:
-        parts += (tf.constant(labels, tf.int64),)
-
-    def load(file_path, caption, *label):
-        return (load_image(file_path, size), caption, *label)
-
-    dataset = tf.data.Dataset.from_tensor_slices(parts).map(load, num_parallel_calls=tf.data.AUTOTUNE)
-    dataset = dataset.prefetch(tf.data.AUTOTUNE)
-    dataset.class_names, dataset.captions, dataset.labels = class_names, captions, labels
+    dataset = captioned_images(file_paths, captions, labels, class_names, lambda path: load_image(path, size),
+                               with_labels)
     dataset.file_paths = file_paths
     return dataset
