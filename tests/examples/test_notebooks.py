@@ -7,6 +7,7 @@ import pytest
 from matplotlib import image as mpimg
 from nbclient import NotebookClient
 
+from keras_contrastive.data.emoji import emoji_glyphs
 from keras_contrastive.data.wordnet import wordnet_dir
 from tests.real_data import real_data
 
@@ -93,3 +94,47 @@ def test_the_text_notebook_runs_end_to_end_on_512_wordnet_pairs(tmp_path):
     difference = float(outputs.split("largest difference from the model: ")[1].split()[0])
     assert difference < 1e-4  # the exported SavedModel serves the model's embedding of raw strings
     assert mpimg.imread(tmp_path / "out" / "text_figures.png").shape[0] > 100
+
+
+CLIP_TINY = """PAIRS = "emoji"
+IMAGE_SIZE = 32
+TRAIN_PAIRS = 256
+TEST_PAIRS = 64
+EPOCHS = 1
+BATCH_SIZE = 64
+LEARNING_RATE = 3e-3
+TEMPERATURE = 0.07
+WIDTHS = (4, 8)
+TEXT_DIM = 16
+PROJECTION_DIM = 16
+VOCABULARY_SIZE = 2000
+SEQUENCE_LENGTH = 16
+QUERIES = None
+GRID_K = 4
+SERVE_K = 5
+OUT_DIR = {out_dir!r}
+SEED = 0"""
+
+
+def test_the_image_text_notebook_runs_end_to_end_on_a_subset_of_the_emoji(tmp_path):
+    real_data(emoji_glyphs)
+    nb = nbformat.read(EXAMPLES / "image_text_clip.ipynb", as_version=4)
+    [parameters] = [cell for cell in nb.cells if "parameters" in cell.metadata.get("tags", [])]
+    parameters.source = CLIP_TINY.format(out_dir=str(tmp_path / "out"))
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = "".join(
+        output.get("text", "") for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+    )
+    assert "256 training pairs and 64 held-out pairs" in outputs and "training: " in outputs
+    assert "learned temperature " in outputs
+    for row in ("CLIP, trained", "random-init towers", "chance (uniform; a random ranking)"):
+        assert row in outputs
+    assert "the random init starts from training's initial weights: True" in outputs
+    assert "the served ids are the model's top 5: True" in outputs
+    difference = float(outputs.split("largest difference from the model: ")[1].split()[0])
+    assert difference < 1e-4  # the exported search_images answers text queries as the model does
+    for png in ("pairs", "training_curves", "text_queries"):
+        assert mpimg.imread(tmp_path / "out" / f"{png}.png").shape[0] > 100
+    assert (tmp_path / "out" / "serving" / "1" / "saved_model.pb").is_file()
+    displayed = [o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(displayed) == 3  # the pairs, the curves and the query grid are shown in the notebook
