@@ -14,6 +14,9 @@ from keras_contrastive.evaluation.fine_tune import fine_tune
 from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.labelled_arrays import labelled_arrays
 from keras_contrastive.evaluation.linear_probe import linear_probe, linear_probe_accuracy
+from keras_contrastive.evaluation.recommendation_baselines import popularity_scores, svd_scores
+from keras_contrastive.evaluation.recommendation_metrics import recommendation_metrics
+from keras_contrastive.evaluation.recommendation_report import recommendation_report
 from keras_contrastive.evaluation.report import compare_with_baselines
 from keras_contrastive.evaluation.raw_baselines import RAW_BASELINES
 from keras_contrastive.evaluation.retrieval_metrics import retrieval_metrics
@@ -45,8 +48,12 @@ __all__ = [
     "linear_probe",
     "linear_probe_accuracy",
     "load_training_history",
+    "popularity_scores",
+    "recommendation_metrics",
+    "recommendation_report",
     "retrieval_metrics",
     "save_training_history",
+    "svd_scores",
     "text_report",
     "uniformity",
     "word_similarity_correlation",
