@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Callable
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_contrastive.model import ContrastiveModel
-from keras_contrastive.retrieval.checks import check_k
+from keras_contrastive.retrieval.checks import check_ids, check_k
 from keras_contrastive.retrieval.embed_with_ids import embed_with_ids
 from keras_contrastive.retrieval.index import Index
 from keras_contrastive.retrieval.top_k import top_k_cosine
@@ -209,6 +211,225 @@ def export_image_text(
     archive.add_endpoint("embed_text", text_endpoint, input_signature=[text_spec])
     archive.add_endpoint("search_images", index.endpoint(text_endpoint), input_signature=[text_spec])
     return _write_version(archive, base_dir, version, overwrite)
+
+
+def export_recommender(
+    model: ContrastiveModel,
+    base_dir: str | os.PathLike,
+    item_ids,
+    k: int = 100,
+    seen: Mapping[str, Iterable[str]] | None = None,
+    version: int | None = None,
+    batch_size: int = 1024,
+    overwrite: bool = False,
+    verbose: bool = True,
+) -> Path:
+    """Writes a two-tower recommender with its item catalogue inside, in TF Serving's layout.
+
+    One SavedModel, `base_dir/<version>/`, with the signatures of
+    `export_embedder` (`serving_default`: string user ids, input `text`, to
+    their L2-normalised `embedding`; `embed_pair`: the same for item ids)
+    plus `recommend`, which takes
+
+    - `user_ids`: a `(batch,)` tf.string tensor of user ids, and
+    - `exclude_seen`: a `(batch,)` tf.bool tensor, one flag per user,
+
+    and returns `item_ids`, a `(batch, k)` tf.string tensor of the `k`
+    catalogue items most similar to each user, and `scores`, their
+    `(batch, k)` float32 cosine similarities, highest first (equal scores:
+    the item listed first in `item_ids` comes first). Where
+    `exclude_seen[i]` is true, the items user i has in `seen` are never
+    returned: the ranking skips them and the next items move up. If fewer
+    than `k` items remain unseen, the unseen ones come first and the rest of
+    the row is padding, item id `""` with score `-inf`. Users that are not
+    in `seen` (ids the user tower never saw included) exclude nothing;
+    unknown users are embedded by the user tower's out-of-vocabulary row.
+
+    The catalogue is embedded once with the item tower, as `model.embed_pair`
+    does (any embedding head of the method included), L2-normalised, and stored
+    as variables with the ids (as in `export_search`); the search is exact
+    (`kc.retrieval.top_k_cosine`, over the `k` plus the batch's largest
+    number of seen items, then the seen ones are dropped). `seen` becomes a
+    hash table of its users and a variable of sorted `(user, item)` keys,
+    so the graph holds only core TensorFlow ops and the stock TF Serving
+    binary serves it. A new catalogue (or new `seen`) is a new version,
+    written and claimed atomically as in `export_embedder`.
+
+    Args:
+        model: A two-tower `ContrastiveModel` whose encoder (the user tower)
+            takes `(batch,)` string user ids and whose pair_encoder (the
+            item tower) takes `(batch,)` string item ids, e.g. trained by
+            `kc.methods.InBatchSoftmax` on `kc.encoders.id_tower`s.
+        base_dir: The model's base directory, as given to TF Serving.
+        item_ids: The catalogue to recommend from: N distinct strings (a
+            list or array), none of them `""`.
+        k: Items recommended per user, between 1 and N.
+        seen: Optional mapping from user id to the item ids that user has
+            already interacted with, e.g. `kc.data.seen_items("movielens",
+            "train")`; items outside the catalogue are ignored.
+        version: A positive integer; by default one more than the highest
+            version in `base_dir`.
+        batch_size: Items per forward pass while embedding the catalogue.
+        overwrite: Whether to replace an existing version.
+        verbose: Whether to show a progress bar while embedding.
+
+    Returns:
+        The path of the version directory written.
+
+    Raises:
+        ValueError: for a model whose towers are not two towers of string
+            ids, item ids that are not distinct non-empty strings, no items,
+            a k outside [1, N], a `seen` that is not a mapping from string
+            user ids to collections of string item ids, or a batch_size that
+            is not a positive integer, each naming what was expected;
+            nothing is written then.
+        FileExistsError: if `version` exists and `overwrite` is False.
+
+    Example:
+    >>> catalogue = kc.data.interaction_catalogue("movielens")
+    >>> export_recommender(model, "serving/movies", catalogue.item_ids, k=20,
+    ...                    seen=kc.data.seen_items("movielens", "train"))
+    >>> # TF Serving: POST /v1/models/movies:predict
+    >>> # {"signature_name": "recommend", "instances": [{"user_ids": "1", "exclude_seen": true}]}
+    """
+    _check_id_towers(model)
+    base_dir, version = _check_version(base_dir, version, overwrite)
+    items = check_ids(item_ids, None, "item_ids", "items")
+    if len(items) == 0:
+        raise ValueError("There is nothing to recommend: item_ids is empty; give the catalogue's item ids.")
+    if "" in set(items.tolist()):
+        raise ValueError('Expected item_ids to be non-empty strings: "" pads the rows of recommend that run out '
+                         "of unseen items.")
+    k = check_k(k, len(items), "items in the catalogue")
+    seen_positions = _seen_positions(seen, {item: position for position, item in enumerate(items.tolist())})
+    batch_size = check_positive_int(batch_size, "batch_size")
+    index = Index()
+    index.add(_embed_items(model, items, batch_size, verbose), items)
+    recommendations = _Recommendations(_SearchIndex(index, k), seen_positions)
+    archive, endpoints = _embedding_archive(model)
+    archive.track(recommendations.users)
+    archive.add_endpoint("recommend", recommendations.endpoint(endpoints[0]), input_signature=[
+        tf.TensorSpec((None,), tf.string, name="user_ids"), tf.TensorSpec((None,), tf.bool, name="exclude_seen"),
+    ])
+    return _write_version(archive, base_dir, version, overwrite)
+
+
+def _check_id_towers(model) -> None:
+    """A ValueError naming what the towers take, unless `model` is two towers of `(batch,)` strings."""
+    string_ids = TowerInput(shape=(), dtype="string")
+    towers = _towers(model)
+    if isinstance(model, ContrastiveModel) and not towers.shared and towers.inputs == (string_ids, string_ids):
+        return
+    if towers.shared:
+        one = "tower" if isinstance(model, ContrastiveModel) else "encoder"
+        got = f"one {one} taking {towers.inputs[0].describe()}"
+    else:
+        got = f"towers taking {towers.inputs[0].describe()} and {towers.inputs[1].describe()}"
+    raise ValueError(
+        "export_recommender needs a two-tower ContrastiveModel whose encoder (the user tower) takes (batch,) "
+        "string user ids and whose pair_encoder (the item tower) takes (batch,) string item ids, e.g. "
+        f"kc.encoders.id_tower of each; got {got}."
+    )
+
+
+def _seen_positions(seen, position_of: dict[str, int]) -> dict[str, np.ndarray]:
+    """Each user of `seen` with the sorted catalogue positions of their items (users with none left out)."""
+    if seen is None:
+        return {}
+    if not isinstance(seen, Mapping):
+        raise ValueError(
+            "seen must be a mapping from user id to the item ids that user has seen, e.g. "
+            f"kc.data.seen_items('movielens', 'train'), or None; got {type(seen).__name__}."
+        )
+    positions = {}
+    for user, items in seen.items():
+        if isinstance(user, bytes):
+            user = user.decode("utf-8")
+        if not isinstance(user, str):
+            raise ValueError(f"seen's keys must be string user ids, as the user tower takes, got "
+                             f"{type(user).__name__} ({user!r}).")
+        if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+            raise ValueError(f"seen[{user!r}] must be a collection of item id strings, got "
+                             f"{type(items).__name__} ({items!r}); put a single item in a list.")
+        found = set()
+        for item in items:
+            if isinstance(item, bytes):
+                item = item.decode("utf-8")
+            if not isinstance(item, str):
+                raise ValueError(f"seen[{user!r}] must hold item id strings, got {type(item).__name__} ({item!r}).")
+            if item in position_of:
+                found.add(position_of[item])
+        if found:
+            positions[user] = np.array(sorted(found), np.int64)
+    return positions
+
+
+def _embed_items(model: ContrastiveModel, items: np.ndarray, batch_size: int, verbose: bool) -> np.ndarray:
+    """The item tower's embeddings of `items`, as `model.embed_pair` gives them, with a progress bar when `verbose`.
+
+    One traced function for every batch: `embed_pair` traces anew at each
+    call, so calling it once per batch to show progress would retrace as
+    many times.
+    """
+    embed = tf.function(lambda batch: model.embed_side(1, batch), reduce_retracing=True)
+    progress = keras.utils.Progbar(len(items), unit_name="item") if verbose else None
+    parts = []
+    for start in range(0, len(items), batch_size):
+        parts.append(embed(tf.constant(items[start : start + batch_size].tolist(), tf.string)).numpy())
+        if progress is not None:
+            progress.update(start + len(parts[-1]), finalize=start + batch_size >= len(items))
+    return np.concatenate(parts)
+
+
+class _Recommendations:
+    """A catalogue's search index and each user's seen items, as state of the SavedModel, and `recommend`.
+
+    The users of `seen` are keys of a hash table giving their row; their
+    seen items are the int64 keys `row * N + position`, sorted (a search
+    finds whether a candidate is seen), ending with a sentinel above all.
+    """
+
+    def __init__(self, index: _SearchIndex, seen: dict[str, np.ndarray]):
+        self.index = index
+        self.num_items = int(index.rows.shape[0])
+        users = sorted(seen)
+        self.users = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(tf.constant(users, tf.string), tf.range(len(users), dtype=tf.int64)),
+            default_value=-1,
+        )
+        # One count per user, then 0 for users not in `seen`.
+        counts = np.array([len(seen[user]) for user in users] + [0], np.int64)
+        self.seen_counts = tf.Variable(counts, trainable=False, name="seen_counts")
+        keys = [row * self.num_items + seen[user] for row, user in enumerate(users)]
+        keys.append(np.array([np.iinfo(np.int64).max], np.int64))
+        self.seen_keys = tf.Variable(np.concatenate(keys), trainable=False, name="seen_keys")
+
+    def endpoint(self, embedding: Callable) -> Callable:
+        """A function from `(user_ids, exclude_seen)` to `{"item_ids", "scores"}` (see `export_recommender`)."""
+        k, num_items = self.index.k, self.num_items
+
+        def recommend(user_ids, exclude_seen):
+            user_ids = tf.ensure_shape(user_ids, (None,))
+            exclude_seen = tf.ensure_shape(exclude_seen, (None,))
+            tf.debugging.assert_equal(tf.size(user_ids), tf.size(exclude_seen),
+                                      message="recommend needs one exclude_seen flag per user id")
+            rows = self.users.lookup(user_ids)
+            unknown = tf.cast(tf.shape(self.seen_counts)[0] - 1, tf.int64)
+            counts = tf.gather(self.seen_counts, tf.where(rows >= 0, rows, unknown))
+            counts = tf.where(exclude_seen, counts, tf.zeros_like(counts))
+            # Enough candidates that k remain once a user's seen items are dropped (all items if fewer).
+            most_seen = tf.cast(tf.reduce_max(tf.concat([tf.zeros([1], tf.int64), counts], axis=0)), tf.int32)
+            depth = tf.minimum(k + most_seen, num_items)
+            scores, positions = top_k_cosine(embedding(user_ids)["embedding"], self.index.rows, depth)
+            keys = tf.reshape(tf.expand_dims(rows, 1) * num_items + positions, [-1])
+            found = tf.gather(self.seen_keys, tf.searchsorted(self.seen_keys, keys, out_type=tf.int64))
+            seen = tf.logical_and(tf.reshape(tf.equal(found, keys), tf.shape(positions)), tf.expand_dims(counts > 0, 1))
+            # Seen candidates sink to -inf; top_k keeps the others in their order (ties: the earlier item).
+            scores, picked = tf.math.top_k(tf.where(seen, float("-inf"), scores), k)
+            ids = tf.gather(self.index.ids, tf.gather(positions, picked, batch_dims=1))
+            return {"item_ids": tf.where(tf.math.is_inf(scores), "", ids), "scores": scores}
+
+        return recommend
 
 
 def _search_archive(model, images, ids, k: int, batch_size: int, verbose: bool):

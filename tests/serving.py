@@ -14,8 +14,8 @@ requests = json.load(open(sys.argv[1]))
 answers = []
 for request in requests:
     signature = tf.saved_model.load(request["path"]).signatures[request["signature"]]
-    inputs = np.load(request["inputs"], allow_pickle=False)
-    outputs = signature(**{request["input"]: tf.constant(inputs)})
+    inputs = {name: tf.constant(np.load(path, allow_pickle=False)) for name, path in request["inputs"].items()}
+    outputs = signature(**inputs)
     answers.append({
         "inputs": {k: [v.dtype.name, v.shape.as_list()] for k, v in signature.structured_input_signature[1].items()},
         "outputs": {k: v.numpy().tolist() if v.dtype != tf.string else [x.decode() for x in v.numpy().ravel()]
@@ -58,16 +58,24 @@ def ops_outside_core_tensorflow(ops: set[str]) -> list[str]:
 
 
 def serve_in_fresh_process(directory: Path, requests: list[tuple]) -> list[dict]:
-    """Runs each `(export_path, signature_name, input_name, array)` in one new process without the package.
+    """Runs each request in one new process without the package.
 
-    Returns, per request, `{"inputs": {name: [dtype, shape]}, "outputs": {name: nested lists}}`;
-    asserts the process never imported keras_contrastive.
+    A request is `(export_path, signature_name, input_name, array)` for a
+    signature of one input, or `(export_path, signature_name, {input_name:
+    array, ...})` for one of several (e.g. `recommend`'s `user_ids` and
+    `exclude_seen`).
+
+    Returns, per request, `{"inputs": {name: [dtype, shape]}, "outputs": {name: nested lists}}`
+    (strings flattened, decoded); asserts the process never imported keras_contrastive.
     """
     entries = []
-    for index, (path, signature, input_name, array) in enumerate(requests):
-        inputs_path = directory / f"request_{index}.npy"
-        np.save(inputs_path, np.asarray(array))
-        entries.append({"path": str(path), "signature": signature, "input": input_name, "inputs": str(inputs_path)})
+    for index, (path, signature, *given) in enumerate(requests):
+        named = given[0] if len(given) == 1 else {given[0]: given[1]}
+        inputs = {}
+        for position, (input_name, array) in enumerate(named.items()):
+            inputs[input_name] = str(directory / f"request_{index}_{position}.npy")
+            np.save(inputs[input_name], np.asarray(array))
+        entries.append({"path": str(path), "signature": signature, "inputs": inputs})
     requests_path = directory / "requests.json"
     requests_path.write_text(json.dumps(entries))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH="")
