@@ -73,6 +73,11 @@ PAIR_DEFAULTS = dict(batch_size=64, epochs=15, learning_rate=3e-3, temperature=0
 PAIR_IMAGE_SIZE = 32
 #: The image-caption sets `--pairs` names; any other value is a captions file (see `kc.data.caption_pairs`).
 PAIR_SETS = ("emoji", "openclipart")
+#: Settings for `--interactions`: the recipe benchmarks/recommendation.py measured for the in-batch softmax on
+#: MovieLens (an id tower for users, an item tower of id, title and genres, 64 wide).
+INTERACTION_DEFAULTS = dict(batch_size=512, epochs=15, learning_rate=3e-3, temperature=0.2)
+#: The interaction sets `--interactions` names.
+INTERACTION_SETS = ("movielens",)
 #: The prompts of the zero-shot evaluation, ensembled (see `kc.evaluation.zero_shot`).
 ZERO_SHOT_TEMPLATES = ("a picture of a {}", "{}")
 
@@ -103,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="images with captions, for CLIP: Noto's emoji with their Unicode names, openclipart's "
                         "clip art with its titles and keywords, or your own CSV (file,caption) or JSON-lines file of "
                         "captions beside the images")
+    source.add_argument("--interactions", choices=INTERACTION_SETS,
+                        help="user-item interactions, for a two-tower recommender: MovieLens' 100,004 ratings, "
+                        "each user's latest 5 held out")
     train.add_argument("--data-dir", help="directory with the data set's files, where it has local ones (TFDS's data_dir)")
     train.add_argument("--image-size", type=_positive_int,
                        help="with --data or --pairs: side of the square images trained on (default: 64; 32 with --pairs)")
@@ -114,11 +122,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--test-split", default="test", help="with --data tfds:NAME: the split evaluated on (default: test)")
     train.add_argument("--cache", metavar="memory|PATH",
                        help="with --data: keep the decoded images in memory, or in files at PATH, after the first epoch")
-    train.add_argument("--method", help="self-supervised method (default: simclr; simcse with --text; clip with --pairs)")
+    train.add_argument("--method", help="self-supervised method (default: simclr; simcse with --text; clip with --pairs; "
+                       "in_batch_softmax with --interactions)")
     train.add_argument("--encoder", metavar="NAME|PRESET_DIR",
                        help="small_cnn (default), resnet18, any keras.applications architecture (e.g. ResNet50, "
                        "MobileNetV3Small), or a local keras-hub preset directory (its weights are trained further); "
-                       "with --text: bag_of_embeddings (default) or text_transformer; with --pairs: the image tower")
+                       "with --text: bag_of_embeddings (default) or text_transformer; with --pairs: the image tower; "
+                       "with --interactions: item_tower (id, title and genres; default) or id_tower (ids alone)")
     train.add_argument("--vocabulary-size", type=_positive_int, default=30_000,
                        help="with --text or --pairs: words in the tokenizer's vocabulary, learned from the training texts")
     train.add_argument("--sequence-length", type=_positive_int, default=32,
@@ -252,6 +262,12 @@ class _Source(abc.ABC):
     @abc.abstractmethod
     def print_results(self, results: dict) -> None:
         """Prints what `evaluate` returned as a table."""
+
+    def export(self, model, base_dir: Path) -> tuple[Path, str]:
+        """Exports the trained model for TF Serving: the path written and what it serves."""
+        from keras_contrastive.export import export_embedder
+
+        return export_embedder(model, base_dir), "the embedder"
 
 
 class _ImageSource(_Source):
@@ -441,18 +457,84 @@ class _PairSource(_Source):
         return results
 
     def print_results(self, results: dict) -> None:
-        metrics = list(results["trained"])
-        widths = [len(metric) + 2 for metric in metrics]
-        print(f"  {'towers':<12}" + "".join(f"{metric:>{width}}" for metric, width in zip(metrics, widths)))
-        for name, scores in results.items():
-            print(f"  {name:<12}" + "".join(f"{scores[metric]:>{width}.4f}" for metric, width in zip(metrics, widths)))
+        _print_table("towers", results)
+
+
+class _InteractionSource(_Source):
+    """User-item interactions by name (MovieLens) for a two-tower recommender: a user tower and an item tower."""
+
+    results_heading = "held-out figures (each user's latest items; items rated in training never recommended)"
+
+    def __init__(self, args: argparse.Namespace):
+        import keras_contrastive as kc
+
+        split = f"train[:{args.train_subset}]" if args.train_subset else "train"
+        train, test = (kc.data.load_interactions(args.interactions, s) for s in (split, "test"))
+        self.catalogue = kc.data.interaction_catalogue(args.interactions)
+        super().__init__(
+            train, test, f"{args.interactions}: {int(train.cardinality())} training and {int(test.cardinality())} "
+            f"held-out interactions with {len(self.catalogue)} items",
+            dict(train_split=split), dict(INTERACTION_DEFAULTS), method="in_batch_softmax", encoder="item_tower",
+            pairs=True,
+        )
+        self.seen = kc.data.seen_items(args.interactions, split)
+        self.item_encoder = args.encoder or "item_tower"
+        if self.item_encoder not in ("item_tower", "id_tower"):
+            raise ValueError(f"--encoder with --interactions must be item_tower or id_tower, got {self.item_encoder!r}.")
+
+    def augment(self, settings: dict, seed: int):
+        return None  # a user and their item are the two views
+
+    def make_encoder(self, name: str, weights: str | None):
+        import keras_contrastive as kc
+
+        # The user tower: --encoder names the item tower (make_pair_encoder).
+        return kc.encoders.id_tower(self.train.map(lambda user, item: user), name="user_tower")
+
+    def make_pair_encoder(self):
+        import keras_contrastive as kc
+
+        items = self.train.map(lambda user, item: item)
+        if self.item_encoder == "id_tower":
+            return kc.encoders.id_tower(items, input_name="item_id", name="item_tower")
+        return kc.encoders.item_tower(self.catalogue.item_ids, self.catalogue.titles, self.catalogue.genres,
+                                      training_ids=items)
+
+    def evaluate(self, model, settings: dict, seed: int) -> dict | None:
+        import keras
+
+        import keras_contrastive as kc
+
+        print(f"evaluating on {int(self.test.cardinality())} held-out interactions: Recall@10/50/100 and NDCG@10 "
+              "beside the most popular items and a truncated SVD ...", flush=True)
+        keras.utils.set_random_seed(seed)
+        random_init = kc.ContrastiveModel.from_config(model.get_config())
+        return kc.evaluation.recommendation_report({"trained": model, "random_init": random_init}, self.train,
+                                                   self.test, self.catalogue.item_ids)
+
+    def print_results(self, results: dict) -> None:
+        _print_table("recommender", results)
+
+    def export(self, model, base_dir: Path) -> tuple[Path, str]:
+        from keras_contrastive.export import export_recommender
+
+        return (export_recommender(model, base_dir, self.catalogue.item_ids, seen=self.seen, verbose=False),
+                f"the recommender (signature recommend, the top 100 of {len(self.catalogue)} items)")
+
+
+def _print_table(heading: str, results: dict) -> None:
+    """Prints `{row: {metric: value}}` as a table, a column per metric of the first row."""
+    metrics = list(next(iter(results.values())))
+    widths = [len(metric) + 2 for metric in metrics]
+    print(f"  {heading:<12}" + "".join(f"{metric:>{width}}" for metric, width in zip(metrics, widths)))
+    for name, scores in results.items():
+        print(f"  {name:<12}" + "".join(f"{scores[metric]:>{width}.4f}" for metric, width in zip(metrics, widths)))
 
 
 def _train(args: argparse.Namespace) -> dict:
     import keras
 
     import keras_contrastive as kc
-    from keras_contrastive.export import export_embedder
     from keras_contrastive.saving import atomic_path
 
     strategy = _strategy(args.strategy)  # first: MultiWorkerMirroredStrategy must come before any other op
@@ -460,7 +542,8 @@ def _train(args: argparse.Namespace) -> dict:
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a directory for the model, metrics and export.")
     keras.utils.set_random_seed(args.seed)
-    data = _TextSource(args) if args.text else _PairSource(args) if args.pairs else _ImageSource(args)
+    data = (_TextSource(args) if args.text else _PairSource(args) if args.pairs
+            else _InteractionSource(args) if args.interactions else _ImageSource(args))
     method_name = (args.method or data.method).lower()
     encoder_name = args.encoder or data.encoder
     settings = data.settings
@@ -487,7 +570,7 @@ def _train(args: argparse.Namespace) -> dict:
     method_arguments = _method_arguments(method_class, args.projection_dim, settings["temperature"], steps)
     if args.optimizer == "lars" and args.learning_rate is None:  # SimCLR's rule for LARS
         settings["learning_rate"] = 0.3 * settings["batch_size"] / 256
-    source = args.text or args.pairs or args.data or args.dataset or "digits"
+    source = args.text or args.pairs or args.interactions or args.data or args.dataset or "digits"
     run = dict(dataset=source, **data.data_settings, method=method_name, method_arguments=method_arguments,
                encoder=encoder_name, weights=args.weights, optimizer=args.optimizer, seed=args.seed,
                strategy=args.strategy, **settings)
@@ -528,7 +611,7 @@ def _train(args: argparse.Namespace) -> dict:
         kc.save_model(model, model_path)
 
     results = data.evaluate(model, settings, args.seed)
-    exported = export_embedder(model, out / "serving")
+    exported, served = data.export(model, out / "serving")
     metrics, _ = checkpoint.training_history()
     report = {
         "dataset": source,
@@ -557,7 +640,7 @@ def _train(args: argparse.Namespace) -> dict:
     if results:
         data.print_results(results)
     print(f"saved {model_path} and {metrics_path}")
-    print(f"exported the embedder for TF Serving to {exported}")
+    print(f"exported {served} for TF Serving to {exported}")
     return report
 
 
