@@ -9,7 +9,7 @@ import tensorflow as tf
 import keras_contrastive as kc
 from keras_contrastive.cli import main
 
-EPOCHS = 5
+EPOCHS = 3
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +25,8 @@ def test_the_trained_towers_recommend_held_out_movies_far_better_than_popularity
     figures = report["accuracy"]
     assert set(figures) == {"trained", "random_init", "popularity", "svd"}
     assert set(figures["trained"]) == {"recall@10", "recall@50", "recall@100", "ndcg@10"}
-    # Five epochs (a third of the default's) reach about 0.31 Recall@100 against popularity's 0.19 and the
-    # random init's 0.01; the full recipe is level with the SVD (README).
+    # Three epochs (a fifth of the default's) reach 0.32 Recall@100 against popularity's 0.19 and the random
+    # init's 0.01 here; the full recipe is level with the SVD (README).
     assert figures["trained"]["recall@100"] > figures["popularity"]["recall@100"] + 0.06
     assert figures["trained"]["recall@100"] > figures["random_init"]["recall@100"] + 0.2
     assert figures["trained"]["ndcg@10"] > figures["random_init"]["ndcg@10"] + 0.02
