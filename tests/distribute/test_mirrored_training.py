@@ -65,9 +65,12 @@ def test_two_replicas_train_to_the_single_device_weights(runs, configuration):
     initial, single, distributed = runs
     single = single[configuration]
     assert int(distributed[f"{configuration}_iterations"]) == single["iterations"] == 1
-    # Float32 reductions in a different order: the changes agree to ~1e-5 of their size. A gradient
-    # scaled by the number of replicas, or negatives from one replica only, is off by order 1.
-    assert largest_relative_difference(initial[configuration], single, distributed, configuration) < 1e-3
+    # Float32 reductions in a different order: SGD's changes agree to ~1e-5 of their size. LARS scales
+    # each tensor's step by ||w|| / ||g||, so a tensor whose gradient nearly cancels gets a full-size step
+    # in the direction of its rounding: 1.7e-3 on one seed of many. A gradient scaled by the number of
+    # replicas, or negatives from one replica only, is off by order 1 under either.
+    tolerance = {"sgd": 1e-3, "lars": 1e-2}[configuration]
+    assert largest_relative_difference(initial[configuration], single, distributed, configuration) < tolerance
 
 
 @pytest.mark.parametrize("configuration", ["sgd", "lars"])
