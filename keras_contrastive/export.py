@@ -304,7 +304,7 @@ def export_recommender(
     seen_positions = _seen_positions(seen, {item: position for position, item in enumerate(items.tolist())})
     batch_size = check_positive_int(batch_size, "batch_size")
     index = Index()
-    index.add(_embed_items(model, items, batch_size, verbose), items)
+    index.add(model.embed_pair(tf.constant(items.tolist(), tf.string), batch_size=batch_size, verbose=verbose), items)
     recommendations = _Recommendations(_SearchIndex(index, k), seen_positions)
     archive, endpoints = _embedding_archive(model)
     archive.track(recommendations.users)
@@ -362,23 +362,6 @@ def _seen_positions(seen, position_of: dict[str, int]) -> dict[str, np.ndarray]:
         if found:
             positions[user] = np.array(sorted(found), np.int64)
     return positions
-
-
-def _embed_items(model: ContrastiveModel, items: np.ndarray, batch_size: int, verbose: bool) -> np.ndarray:
-    """The item tower's embeddings of `items`, as `model.embed_pair` gives them, with a progress bar when `verbose`.
-
-    One traced function for every batch: `embed_pair` traces anew at each
-    call, so calling it once per batch to show progress would retrace as
-    many times.
-    """
-    embed = tf.function(lambda batch: model.embed_side(1, batch), reduce_retracing=True)
-    progress = keras.utils.Progbar(len(items), unit_name="item") if verbose else None
-    parts = []
-    for start in range(0, len(items), batch_size):
-        parts.append(embed(tf.constant(items[start : start + batch_size].tolist(), tf.string)).numpy())
-        if progress is not None:
-            progress.update(start + len(parts[-1]), finalize=start + batch_size >= len(items))
-    return np.concatenate(parts)
 
 
 class _Recommendations:

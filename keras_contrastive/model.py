@@ -222,13 +222,14 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
             return np.zeros((0, self.embedding_dim), np.float32)  # Keras's predict fails on no examples
         return super().predict(x, *args, **kwargs)
 
-    def embed_pair(self, inputs, batch_size: int = 256) -> np.ndarray:
+    def embed_pair(self, inputs, batch_size: int = 256, verbose: bool = False) -> np.ndarray:
         """The pair encoder's float32 embeddings of `inputs` (the encoder's, in a siamese model).
 
         Args:
             inputs: A batch of what view b's tower takes, e.g. an array of
                 strings for a text tower.
             batch_size: Examples per forward pass.
+            verbose: Whether to show a progress bar.
 
         Returns:
             `(N, dim)` float32 embeddings.
@@ -240,7 +241,12 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
         inputs = tf.convert_to_tensor(inputs)
         self.towers.input_pair[1].check(inputs, "the pair encoder's input")
         embed = tf.function(lambda x: self.embed_side(1, x), reduce_retracing=True)
-        parts = [embed(inputs[start : start + batch_size]).numpy() for start in range(0, len(inputs), batch_size)]
+        progress = keras.utils.Progbar(len(inputs), unit_name="example") if verbose else None
+        parts = []
+        for start in range(0, len(inputs), batch_size):
+            parts.append(embed(inputs[start : start + batch_size]).numpy())
+            if progress is not None:
+                progress.update(start + len(parts[-1]), finalize=start + batch_size >= len(inputs))
         return np.concatenate(parts) if parts else np.zeros((0, self._served_dim(1)), np.float32)
 
     def train_step(self, data):
