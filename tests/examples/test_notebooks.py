@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import nbformat
-import pytest
 from matplotlib import image as mpimg
 from nbclient import NotebookClient
 
@@ -52,6 +51,11 @@ def execute(notebook: str, parameters: str, tmp_path, before: str | None = None)
     return nb, printed
 
 
+def displayed_images(nb) -> int:
+    """How many PNG images an executed notebook shows."""
+    return sum("image/png" in output.get("data", {}) for cell in nb.cells for output in cell.get("outputs", []))
+
+
 def code_cells(notebook: str) -> list[str]:
     """The sources of a notebook's code cells, its parameters cell left out."""
     nb = nbformat.read(EXAMPLES / notebook, as_version=4)
@@ -77,8 +81,7 @@ def test_the_simclr_notebook_runs_end_to_end_on_mock_data(tmp_path):
     for png in ("training_curves", "embedding_map", "retrieval_grid"):
         assert mpimg.imread(tmp_path / "out" / f"{png}.png").shape[0] > 100
     assert (tmp_path / "out" / "serving" / "1" / "saved_model.pb").is_file()
-    displayed = [o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(displayed) == 4  # the views, the curves, the map and the grid are shown in the notebook
+    assert displayed_images(nb) == 4  # the views, the curves, the map and the grid are shown in the notebook
 
 
 TEXT_TINY = """MAX_PAIRS = 512
@@ -138,8 +141,7 @@ def test_the_image_text_notebook_runs_end_to_end_on_a_subset_of_the_emoji(tmp_pa
     for png in ("pairs", "training_curves", "text_queries"):
         assert mpimg.imread(tmp_path / "out" / f"{png}.png").shape[0] > 100
     assert (tmp_path / "out" / "serving" / "1" / "saved_model.pb").is_file()
-    displayed = [o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(displayed) == 3  # the pairs, the curves and the query grid are shown in the notebook
+    assert displayed_images(nb) == 3  # the pairs, the curves and the query grid are shown in the notebook
 
 
 REC_TINY = """TRAIN_INTERACTIONS = 4000
@@ -166,5 +168,4 @@ def test_the_recommendation_notebook_runs_end_to_end_on_a_subset_of_movielens(tm
     for png in ("training_curves", "recall"):
         assert mpimg.imread(tmp_path / "out" / f"{png}.png").shape[0] > 100
     assert (tmp_path / "out" / "serving" / "1" / "saved_model.pb").is_file()
-    displayed = [o for cell in nb.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(displayed) == 2  # the curves and the recall bars are shown in the notebook
+    assert displayed_images(nb) == 2  # the curves and the recall bars are shown in the notebook
