@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_contrastive.distribute.compat import (
     OptimizerBuiltBeforeFit,
+    gradients_are_finite,
     logs_reducible_across_workers,
     non_finite_everywhere_if_anywhere,
 )
@@ -261,6 +262,13 @@ class ContrastiveModel(OptimizerBuiltBeforeFit, keras.Model):
             results, loss, gradients = self._cached_gradients(view_a, view_b, labels, variables)
         if isinstance(self.optimizer, keras.optimizers.LossScaleOptimizer):
             gradients = non_finite_everywhere_if_anywhere(gradients)
+        else:
+            # On vectorised CPU paths a ReLU maps NaN to 0, so a NaN input can
+            # leave the loss finite while its gradients (and, after this step,
+            # every weight) are NaN: such a step reports its loss as NaN, for
+            # StopOnNonFinite to stop at it. The loss-scale optimizer instead
+            # skips a step whose gradients overflowed.
+            loss = tf.where(gradients_are_finite(gradients), loss, float("nan"))
         apply_gradients_with_multipliers(self.optimizer, gradients, variables, self.method.learning_rate_multipliers)
         self.method.after_step(self.towers, results)
         return self._update_metrics(dict(results, loss=loss))

@@ -18,8 +18,11 @@ class StopOnNonFinite(keras.callbacks.Callback):
     save and export the broken model; this raises instead, naming the optimizer
     step, the epoch and the batch, and the usual causes. A NaN in an input
     batch, a learning rate that is too high (or NaN), or an overflow makes
-    the weights NaN after one step, and every later loss NaN. The check reads
-    the running loss Keras logs after every batch.
+    the weights NaN after one step, and every later loss NaN; the step
+    itself reports a NaN loss when its gradients are not finite, even where
+    the loss came out finite (`ContrastiveModel.train_step`), so this stops
+    at the step that broke the weights. The check reads the running loss
+    Keras logs after every batch.
 
     Example:
     >>> model.fit(views, epochs=5, callbacks=[StopOnNonFinite()])

@@ -64,6 +64,21 @@ def logs_reducible_across_workers(logs: dict) -> dict:
     return {name: tf.reshape(value, [1]) for name, value in logs.items()}
 
 
+def gradients_are_finite(gradients: list) -> tf.Tensor:
+    """A scalar bool tensor: whether every value of `gradients` is finite.
+
+    Args:
+        gradients: Tensors, `tf.IndexedSlices` or None (skipped).
+
+    Returns:
+        True when no gradient holds a NaN or an infinity.
+    """
+    values = [g.values if isinstance(g, tf.IndexedSlices) else g for g in gradients if g is not None]
+    if not values:
+        return tf.constant(True)
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in values])
+
+
 def non_finite_everywhere_if_anywhere(gradients: list) -> list:
     """Makes every replica's gradients non-finite when any replica's are.
 
@@ -85,17 +100,13 @@ def non_finite_everywhere_if_anywhere(gradients: list) -> list:
     if num_replicas_in_sync() == 1:
         return gradients
 
-    def values(gradient):
-        return gradient.values if isinstance(gradient, tf.IndexedSlices) else gradient
-
     def poisoned(gradient, poison):
         poison = tf.cast(poison, gradient.dtype)
         if isinstance(gradient, tf.IndexedSlices):
             return tf.IndexedSlices(gradient.values + poison, gradient.indices, gradient.dense_shape)
         return gradient + poison
 
-    present = [g for g in gradients if g is not None]
-    finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(values(g))) for g in present])
+    finite = gradients_are_finite(gradients)
     overflowed = tf.distribute.get_replica_context().all_reduce(
         tf.distribute.ReduceOp.SUM, 1.0 - tf.cast(finite, tf.float32)
     )
