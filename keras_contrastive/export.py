@@ -41,9 +41,23 @@ def _embedding_endpoint(encoder: keras.Model, head: keras.layers.Layer | None, t
         features = encoder(tf.cast(inputs, input_dtype), training=False)
         if head is not None:
             features = head(features, training=False)
-        return {"embedding": tf.math.l2_normalize(tf.cast(features, tf.float32), axis=-1)}
+        return {"embedding": _unit_rows(tf.cast(features, tf.float32))}
 
     return embedding
+
+
+def _unit_rows(features: tf.Tensor) -> tf.Tensor:
+    """`features` divided by their L2 norms (zero rows stay zero), as `tf.math.l2_normalize` but exactly rounded.
+
+    `l2_normalize` multiplies by `rsqrt`, whose CPU kernel is an approximation
+    refined by a Newton step that rounds differently on AVX2 and AVX-512
+    hosts; a correctly rounded `sqrt` and division give every host the same
+    unit rows (an exact norm normalises exactly), so equal similarities stay
+    equal and a served top-k breaks ties the same way everywhere.
+    """
+    # DivNoNan rather than `/`: Grappler rewrites a division by a Sqrt into a
+    # multiplication by Rsqrt in the served graph, undoing the exactness.
+    return tf.math.divide_no_nan(features, tf.norm(features, axis=-1, keepdims=True))
 
 
 def export_embedder(
