@@ -119,7 +119,9 @@ def test_the_correction_and_the_hits_each_change_the_loss_and_without_them_it_is
     queries, candidates, log_q = f32(queries), f32(candidates), f32(log_q)
     plain = float(in_batch_softmax(queries, candidates, 0.1))
     np.testing.assert_allclose(plain, float(info_nce(queries, candidates, None, 0.1)), rtol=1e-6)
-    assert abs(float(in_batch_softmax(queries, candidates, 0.1, log_q)) - plain) > 1e-3
+    # Per query: the mean over queries of the correction's effect can cancel out (seed 52 moved it by 5e-4).
+    corrected = in_batch_softmax_per_query(queries, candidates, 0.1, log_q, None).numpy()
+    assert np.abs(corrected - in_batch_softmax_per_query(queries, candidates, 0.1, None, None).numpy()).max() > 1e-2
     assert float(in_batch_softmax(queries, candidates, 0.1, candidate_ids=ids)) < plain  # fewer negatives
     # Only differences of log q matter: counts per step are as good as probabilities per example.
     np.testing.assert_allclose(float(in_batch_softmax(queries, candidates, 0.1, log_q + 3.0)),

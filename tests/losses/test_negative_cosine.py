@@ -78,7 +78,8 @@ def test_loss_class_round_trips_through_config(rng):
     again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert isinstance(again, NegativeCosine) and (again.name, again.reduction) == ("simsiam", "sum")
     expected = reference_negative_cosine_per_row(predictions, targets).sum()
-    np.testing.assert_allclose(float(again(None, stacked(predictions, targets))), expected, rtol=1e-5)
+    # A sum of 10 cosines of random vectors can land near 0: its float32 error is that of the terms.
+    np.testing.assert_allclose(float(again(None, stacked(predictions, targets))), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_bad_shapes_are_refused():
