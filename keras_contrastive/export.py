@@ -49,11 +49,11 @@ def _embedding_endpoint(encoder: keras.Model, head: keras.layers.Layer | None, t
 def _unit_rows(features: tf.Tensor) -> tf.Tensor:
     """`features` divided by their L2 norms (zero rows stay zero), as `tf.math.l2_normalize` but exactly rounded.
 
-    `l2_normalize` multiplies by `rsqrt`, whose CPU kernel is an approximation
-    refined by a Newton step that rounds differently on AVX2 and AVX-512
-    hosts; a correctly rounded `sqrt` and division give every host the same
-    unit rows (an exact norm normalises exactly), so equal similarities stay
-    equal and a served top-k breaks ties the same way everywhere.
+    `l2_normalize` multiplies by `rsqrt`, which is not correctly rounded (it
+    was inexact on every one of 4000 rows with exact norms); a correctly
+    rounded `sqrt` and division normalise such rows exactly, so equal
+    similarities stay equal and a served top-k breaks ties as a float64
+    brute force does.
     """
     # DivNoNan rather than `/`: Grappler rewrites a division by a Sqrt into a
     # multiplication by Rsqrt in the served graph, undoing the exactness.
