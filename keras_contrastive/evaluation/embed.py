@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Callable
 
 import keras
@@ -74,8 +75,7 @@ def embed_labelled(
         data = data.batch(batch_size)
     progress = keras.utils.Progbar(count, verbose=1 if verbose else 0, unit_name="example")
     if isinstance(featurize, keras.Model):
-        encoder = featurize
-        step = tf.function(lambda x: encoder(x, training=False), reduce_retracing=True)
+        step = _inference_step(featurize)
         featurize = lambda x: step(x).numpy()  # noqa: E731
     features, labels = [], []
     for examples, batch_labels in data.prefetch(tf.data.AUTOTUNE):
@@ -85,3 +85,23 @@ def embed_labelled(
     if not features:
         raise ValueError("The dataset is empty: there is nothing to embed.")
     return np.concatenate(features), np.concatenate(labels)
+
+
+#: One compiled inference function per encoder, kept as long as the encoder lives.
+_INFERENCE_STEPS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _inference_step(encoder: keras.Model) -> tf.types.experimental.PolymorphicFunction:
+    """`encoder(x, training=False)` compiled once per encoder and input signature.
+
+    A new `tf.function` per call traced the encoder again every time (a report
+    embeds the same encoder several times) and made TensorFlow warn about
+    retracing; the function holds the encoder weakly, so caching it keeps no
+    model alive.
+    """
+    step = _INFERENCE_STEPS.get(encoder)
+    if step is None:
+        reference = weakref.ref(encoder)
+        step = tf.function(lambda x: reference()(x, training=False), reduce_retracing=True)
+        _INFERENCE_STEPS[encoder] = step
+    return step

@@ -47,6 +47,26 @@ def test_an_encoder_embeds_batched_and_unbatched_datasets_and_arrays_in_order(rn
         np.testing.assert_array_equal(got_labels, labels, err_msg=name)
 
 
+def test_embedding_again_with_the_same_encoder_reuses_its_first_trace(rng):
+    encoder, reference = dropout_encoder(rng)
+    examples = rng.normal(size=(16, 3, 4)).astype(np.float32)
+    labels = rng.integers(0, 5, size=16)
+    tracings = []
+    encoder.call = _counting(encoder.call, tracings)
+    for _ in range(6):  # TensorFlow warns from the fifth tracing of one function
+        features, _ = embed_labelled(encoder, (examples, labels), batch_size=8)
+        np.testing.assert_allclose(features, reference(examples), rtol=1e-5, atol=1e-5)
+    assert len(tracings) == 1  # the first call's trace, reused by the five after it
+
+
+def _counting(call, calls: list):
+    """`call`, appending to `calls` each time Python runs it (once per trace inside a tf.function)."""
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return call(*args, **kwargs)
+    return counted
+
+
 def test_a_plain_callable_featurizer_gets_batches_of_batch_size_or_the_datasets_own(rng):
     examples = rng.integers(0, 256, size=(10, 2, 3)).astype(np.uint8)
     labels = rng.integers(0, 3, size=10)
