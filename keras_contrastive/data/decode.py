@@ -43,7 +43,11 @@ def _decode_float(contents: tf.Tensor, channels: int) -> tf.Tensor:
     """`decode_image` before rounding: float32 `(height, width, channels)` in [0, 255]."""
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels!r}.")
-    image = tf.io.decode_image(contents, channels=0, expand_animations=False, dtype=tf.uint8)
+    # JPEGs with libjpeg's accurate integer IDCT: decode_image's default, the fast one, was off from Pillow
+    # (and every other accurate decoder) by up to 2 levels on average in a photo's noisy regions.
+    image = tf.cond(tf.io.is_jpeg(contents),
+                    lambda: tf.io.decode_jpeg(contents, channels=0, dct_method="INTEGER_ACCURATE"),
+                    lambda: tf.io.decode_image(contents, channels=0, expand_animations=False, dtype=tf.uint8))
     image = tf.cond(tf.strings.substr(contents, 0, 2) == _BMP_MAGIC,
                     lambda: _bmp_palette_to_rgb(contents, image), lambda: image)
     image = tf.cast(image, tf.float32)
