@@ -7,6 +7,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import tensorflow as tf
 
+from keras_contrastive.data.interaction_arrays import interaction_arrays
 from keras_contrastive.encoders.id_tower import id_array
 from keras_contrastive.evaluation.recommendation_baselines import popularity_scores, svd_scores
 from keras_contrastive.evaluation.recommendation_metrics import recommendation_metrics
@@ -100,19 +101,7 @@ def recommendation_report(
 
 def _interactions(data, column_of: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
     """The user ids and item columns of `data`'s interactions with catalogue items."""
-    if isinstance(data, tf.data.Dataset):
-        spec = data.element_spec
-        if not isinstance(spec, tuple) or len(spec) < 2:
-            raise ValueError(f"{name} must be a dataset of (user_id, item_id, ...) tuples, got elements {spec}.")
-        users, items = id_array(data.map(lambda *row: row[0]), f"{name} users"), id_array(
-            data.map(lambda *row: row[1]), f"{name} items")
-    elif isinstance(data, (tuple, list)) and len(data) == 2:
-        users, items = id_array(data[0], f"{name} users"), id_array(data[1], f"{name} items")
-        if len(users) != len(items):
-            raise ValueError(f"{name}'s user and item ids must be one per interaction, got {len(users)} and {len(items)}.")
-    else:
-        raise ValueError(f"{name} must be a tf.data.Dataset of (user_id, item_id, ...) or a pair of arrays "
-                         f"(user_ids, item_ids), got {type(data).__name__}.")
+    users, items = interaction_arrays(data, name)
     columns = np.array([column_of.get(item, -1) for item in items.tolist()], dtype=np.int64)
     kept = columns >= 0
     return users[kept], columns[kept]
