@@ -257,7 +257,8 @@ def export_recommender(
     than `k` items remain unseen, the unseen ones come first and the rest of
     the row is padding, item id `""` with score `-inf`. Users that are not
     in `seen` (ids the user tower never saw included) exclude nothing;
-    unknown users are embedded by the user tower's out-of-vocabulary row.
+    unknown users are embedded by the user tower's out-of-vocabulary row
+    (by the empty history, for a `kc.encoders.user_history_tower`).
 
     The catalogue is embedded once with the item tower, as `model.embed_pair`
     does (any embedding head of the method included), L2-normalised, and stored
@@ -273,7 +274,9 @@ def export_recommender(
         model: A two-tower `ContrastiveModel` whose encoder (the user tower)
             takes `(batch,)` string user ids and whose pair_encoder (the
             item tower) takes `(batch,)` string item ids, e.g. trained by
-            `kc.methods.InBatchSoftmax` on `kc.encoders.id_tower`s.
+            `kc.methods.InBatchSoftmax` on `kc.encoders.id_tower`s, or a
+            `kc.encoders.history_tower` trained on histories and served by
+            user id through `kc.encoders.user_history_tower`.
         base_dir: The model's base directory, as given to TF Serving.
         item_ids: The catalogue to recommend from: N distinct strings (a
             list or array), none of them `""`.

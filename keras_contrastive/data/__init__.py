@@ -25,6 +25,8 @@ from keras_contrastive.data.movielens import Interactions, ItemCatalogue, moviel
 from keras_contrastive.data.movielens import movielens_interactions
 from keras_contrastive.data.load_interactions import INTERACTION_DATASETS, InteractionDatasetInfo
 from keras_contrastive.data.load_interactions import interaction_catalogue, load_interactions, seen_items
+from keras_contrastive.data.interaction_arrays import interaction_arrays
+from keras_contrastive.data.item_histories import next_item_examples, user_histories
 
 __all__ = [
     "DATASETS", "DatasetInfo", "IMAGE_EXTENSIONS", "decode_image", "from_directory", "from_files", "holdout_split",
@@ -36,5 +38,6 @@ __all__ = [
     "emoji_captions", "emoji_glyphs", "emoji_pairs", "load_pairs", "openclipart_captions", "openclipart_collection",
     "openclipart_pairs", "pair_class_names", "read_captions",
     "INTERACTION_DATASETS", "InteractionDatasetInfo", "Interactions", "ItemCatalogue", "interaction_catalogue",
-    "load_interactions", "movielens", "movielens_catalogue", "movielens_interactions", "seen_items",
+    "interaction_arrays", "load_interactions", "movielens", "movielens_catalogue", "movielens_interactions",
+    "next_item_examples", "seen_items", "user_histories",
 ]

@@ -3,6 +3,7 @@
 from keras_contrastive.encoders.application import application
 from keras_contrastive.encoders.application_preprocessing import ApplicationPreprocessing
 from keras_contrastive.encoders.bag_of_embeddings import bag_of_embeddings
+from keras_contrastive.encoders.history_tower import ItemHistory, history_tower, user_history_tower
 from keras_contrastive.encoders.hub_backbone import hub_backbone
 from keras_contrastive.encoders.id_tower import id_tower
 from keras_contrastive.encoders.item_tower import CatalogueColumn, DelimitedMultiHot, item_tower
@@ -14,12 +15,15 @@ __all__ = [
     "ApplicationPreprocessing",
     "CatalogueColumn",
     "DelimitedMultiHot",
+    "ItemHistory",
     "application",
     "bag_of_embeddings",
+    "history_tower",
     "hub_backbone",
     "id_tower",
     "item_tower",
     "resnet18",
     "small_cnn",
     "text_transformer",
+    "user_history_tower",
 ]

