@@ -263,6 +263,10 @@ class _Source(abc.ABC):
     def print_results(self, results: dict) -> None:
         """Prints what `evaluate` returned as a table."""
 
+    def serving_model(self, model):
+        """The model to save, evaluate and export: the trained `model`, or one taking what a server is asked for."""
+        return model
+
     def export(self, model, base_dir: Path) -> tuple[Path, str]:
         """Exports the trained model for TF Serving: the path written and what it serves."""
         from keras_contrastive.export import export_embedder
@@ -461,7 +465,12 @@ class _PairSource(_Source):
 
 
 class _InteractionSource(_Source):
-    """User-item interactions by name (MovieLens) for a two-tower recommender: a user tower and an item tower."""
+    """User-item interactions by name (MovieLens) for a two-tower recommender: a history tower and an item tower.
+
+    The user tower embeds a user's latest items (`kc.encoders.history_tower`), trained on each interaction
+    predicted from the items before it (`kc.data.next_item_examples`); the model saved, evaluated and exported
+    takes user ids, their training histories built in (`kc.encoders.user_history_tower`).
+    """
 
     results_heading = "held-out figures (each user's latest items; items rated in training never recommended)"
 
@@ -469,48 +478,59 @@ class _InteractionSource(_Source):
         import keras_contrastive as kc
 
         split = f"train[:{args.train_subset}]" if args.train_subset else "train"
-        train, test = (kc.data.load_interactions(args.interactions, s) for s in (split, "test"))
+        self.interactions, self.held_out = (kc.data.load_interactions(args.interactions, s) for s in (split, "test"))
         self.catalogue = kc.data.interaction_catalogue(args.interactions)
         super().__init__(
-            train, test, f"{args.interactions}: {int(train.cardinality())} training and {int(test.cardinality())} "
-            f"held-out interactions with {len(self.catalogue)} items",
+            kc.data.next_item_examples(self.interactions),
+            kc.data.next_item_examples(self.held_out, earlier=self.interactions),
+            f"{args.interactions}: {int(self.interactions.cardinality())} training and "
+            f"{int(self.held_out.cardinality())} held-out interactions with {len(self.catalogue)} items, each "
+            "predicted from the items its user rated before",
             dict(train_split=split), dict(INTERACTION_DEFAULTS), method="in_batch_softmax", encoder="item_tower",
             pairs=True,
         )
         self.seen = kc.data.seen_items(args.interactions, split)
+        self.histories = kc.data.user_histories(self.interactions)
         self.item_encoder = args.encoder or "item_tower"
         if self.item_encoder not in ("item_tower", "id_tower"):
             raise ValueError(f"--encoder with --interactions must be item_tower or id_tower, got {self.item_encoder!r}.")
 
     def augment(self, settings: dict, seed: int):
-        return None  # a user and their item are the two views
+        return None  # a history and its next item are the two views
 
     def make_encoder(self, name: str, weights: str | None):
         import keras_contrastive as kc
 
         # The user tower: --encoder names the item tower (make_pair_encoder).
-        return kc.encoders.id_tower(self.train.map(lambda user, item: user), name="user_tower")
+        return kc.encoders.history_tower(self.interactions.map(lambda user, item: item))
 
     def make_pair_encoder(self):
         import keras_contrastive as kc
 
-        items = self.train.map(lambda user, item: item)
+        items = self.interactions.map(lambda user, item: item)
         if self.item_encoder == "id_tower":
             return kc.encoders.id_tower(items, input_name="item_id", name="item_tower")
         return kc.encoders.item_tower(self.catalogue.item_ids, self.catalogue.titles, self.catalogue.genres,
                                       training_ids=items)
+
+    def serving_model(self, model):
+        import keras_contrastive as kc
+
+        users = kc.encoders.user_history_tower(self.histories, model.encoder)
+        method = type(model.method).from_config(model.method.get_config())
+        return kc.ContrastiveModel(users, method, pair_encoder=model.pair_encoder)
 
     def evaluate(self, model, settings: dict, seed: int) -> dict | None:
         import keras
 
         import keras_contrastive as kc
 
-        print(f"evaluating on {int(self.test.cardinality())} held-out interactions: Recall@10/50/100 and NDCG@10 "
-              "beside the most popular items and a truncated SVD ...", flush=True)
+        print(f"evaluating on {int(self.held_out.cardinality())} held-out interactions: Recall@10/50/100 and "
+              "NDCG@10 beside the most popular items and a truncated SVD ...", flush=True)
         keras.utils.set_random_seed(seed)
         random_init = kc.ContrastiveModel.from_config(model.get_config())
-        return kc.evaluation.recommendation_report({"trained": model, "random_init": random_init}, self.train,
-                                                   self.test, self.catalogue.item_ids)
+        return kc.evaluation.recommendation_report({"trained": model, "random_init": random_init}, self.interactions,
+                                                   self.held_out, self.catalogue.item_ids)
 
     def print_results(self, results: dict) -> None:
         _print_table("recommender", results)
@@ -580,7 +600,8 @@ def _train(args: argparse.Namespace) -> dict:
     if unfinished:
         print(f"finishing the run in {out}: its model is saved; evaluating and exporting it", flush=True)
         model = kc.load_model(model_path)
-        train_seconds = json.loads((out / "history.json").read_text()).get("train_seconds", 0.0)
+        history = json.loads((out / "history.json").read_text())
+        train_seconds, optimizer_steps = history["train_seconds"], history["optimizer_steps"]
     else:
         print(
             f"{data.description}; {method_name} with {encoder_name}, "
@@ -605,9 +626,11 @@ def _train(args: argparse.Namespace) -> dict:
                 pairs=data.pairs, pair_encoder=pair_encoder,
             )
         metrics, epochs = checkpoint.training_history()
+        optimizer_steps = int(model.optimizer.iterations.numpy())
         with atomic_path(out / "history.json") as temporary:
-            temporary.write_text(json.dumps({"metrics": metrics, "epochs": epochs, "train_seconds": train_seconds},
-                                            indent=1, allow_nan=False))
+            temporary.write_text(json.dumps({"metrics": metrics, "epochs": epochs, "train_seconds": train_seconds,
+                                             "optimizer_steps": optimizer_steps}, indent=1, allow_nan=False))
+        model = data.serving_model(model)
         kc.save_model(model, model_path)
 
     results = data.evaluate(model, settings, args.seed)
@@ -623,7 +646,7 @@ def _train(args: argparse.Namespace) -> dict:
         "train_seconds": round(train_seconds, 1),
         "resumed_after_epoch": checkpoint.resume_epoch,
         "optimizer": args.optimizer,
-        "optimizer_steps": int(model.optimizer.iterations.numpy()),
+        "optimizer_steps": optimizer_steps,
         "replicas": strategy.num_replicas_in_sync if strategy else 1,
         "final_loss": metrics["loss"][-1],
         "accuracy": results,

@@ -19,17 +19,29 @@ def trained(tmp_path_factory):
     return out
 
 
-def test_the_trained_towers_recommend_held_out_movies_far_better_than_popularity_and_the_random_init(trained):
+def test_the_trained_towers_recommend_held_out_movies_better_than_the_svd_popularity_and_the_random_init(trained):
     report = json.loads((trained / "metrics.json").read_text())
     assert report["method"]["sampling_correction"] is True and report["train_examples"] == 96_649
     figures = report["accuracy"]
     assert set(figures) == {"trained", "random_init", "popularity", "svd"}
     assert set(figures["trained"]) == {"recall@10", "recall@50", "recall@100", "ndcg@10"}
-    # Three epochs (a fifth of the default's) reach 0.32 Recall@100 against popularity's 0.19 and the random
-    # init's 0.01 here; the full recipe is level with the SVD (README).
-    assert figures["trained"]["recall@100"] > figures["popularity"]["recall@100"] + 0.06
+    # Three epochs (a fifth of the default's) of the history tower reach 0.38 Recall@100 here, against the rank-64
+    # SVD's 0.35, popularity's 0.19 and the random init's 0.01 (README, "Recommendation").
+    assert figures["trained"]["recall@100"] > figures["svd"]["recall@100"] + 0.01
+    assert figures["trained"]["recall@10"] > figures["svd"]["recall@10"]
+    assert figures["trained"]["recall@100"] > figures["popularity"]["recall@100"] + 0.1
     assert figures["trained"]["recall@100"] > figures["random_init"]["recall@100"] + 0.2
     assert figures["trained"]["ndcg@10"] > figures["random_init"]["ndcg@10"] + 0.02
+
+
+def test_the_saved_model_takes_user_ids_and_embeds_them_by_their_training_histories(trained):
+    model = kc.load_model(trained / "model.keras")
+    histories = kc.data.user_histories(kc.data.load_interactions("movielens", "train"))
+    users = ["1", "15", "671"]
+    history_tower = model.encoder.get_layer("history_tower")
+    np.testing.assert_allclose(model.encoder(tf.constant(users + ["nobody"])).numpy(),
+                               history_tower(tf.constant([histories[user] for user in users] + [""])).numpy(),
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_the_exported_recommender_serves_the_models_top_k_without_the_users_rated_movies(trained):
