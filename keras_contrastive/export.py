@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_contrastive.encoders.history_tower import check_takes_user_ids
 from keras_contrastive.model import ContrastiveModel
 from keras_contrastive.retrieval.checks import check_ids, check_k
 from keras_contrastive.retrieval.embed_with_ids import embed_with_ids
@@ -295,7 +296,7 @@ def export_recommender(
 
     Raises:
         ValueError: for a model whose towers are not two towers of string
-            ids, item ids that are not distinct non-empty strings, no items,
+            ids (or whose user tower is a bare `history_tower`), item ids that are not distinct non-empty strings, no items,
             a k outside [1, N], a `seen` that is not a mapping from string
             user ids to collections of string item ids, or a batch_size that
             is not a positive integer, each naming what was expected;
@@ -310,6 +311,7 @@ def export_recommender(
     >>> # {"signature_name": "recommend", "instances": [{"user_ids": "1", "exclude_seen": true}]}
     """
     _check_id_towers(model)
+    check_takes_user_ids(model, "export_recommender")
     base_dir, version = _check_version(base_dir, version, overwrite)
     items = check_ids(item_ids, None, "item_ids", "items")
     if len(items) == 0:

@@ -142,11 +142,15 @@ def test_bad_inputs_are_refused_naming_what_was_expected_and_nothing_is_written(
     one_tower = kc.ContrastiveModel(kc.encoders.id_tower(USERS, embedding_dim=4), kc.methods.SimCLR())
     integer_users = kc.ContrastiveModel(kc.encoders.id_tower(np.arange(30), embedding_dim=4),
                                         kc.methods.InBatchSoftmax(), pair_encoder=model.pair_encoder)
+    bare_histories = kc.ContrastiveModel(kc.encoders.history_tower(ITEMS, embedding_dim=4),
+                                         kc.methods.InBatchSoftmax(), pair_encoder=model.pair_encoder)
     cases = [
         (one_tower, catalogue, {}, wrong_towers + r"one tower taking a batch of strings \(batch\)\."),
         (model.encoder, catalogue, {}, wrong_towers + r"one encoder taking a batch of strings \(batch\)\."),
         (integer_users, catalogue, {}, wrong_towers + r"towers taking a batch of integer ids \(batch\) and a batch "
                                                       r"of strings \(batch\)\."),
+        (bare_histories, catalogue, {}, "export_recommender asks the user tower for user ids, but 'history_tower' "
+                                        "takes history strings"),
         (model, [*catalogue, catalogue[7]], {},
          f"Expected distinct item_ids, but 1 are repeated, e.g. '{catalogue[7]}'"),
         (model, np.arange(5), {}, r"Expected item_ids to be strings, but item_ids\[0\] is int \(0\)"),

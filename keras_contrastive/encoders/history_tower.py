@@ -163,3 +163,23 @@ def user_history_tower(histories: Mapping[str, str], tower: keras.Model, name: s
     inputs = keras.Input(shape=(), dtype="string", name="user_id")
     looked_up = CatalogueColumn(list(histories), list(histories.values()), name="history")(inputs)
     return keras.Model(inputs, tower(looked_up), name=name)
+
+
+def check_takes_user_ids(model, caller: str) -> None:
+    """A ValueError if `model`'s user tower is a history tower itself, which `caller` would ask for user ids.
+
+    A trained `history_tower` takes history strings, so asking it for a
+    user id embeds the id as a history of one unknown item: every user the
+    same. `user_history_tower` is what takes the ids.
+
+    Args:
+        model: A two-tower model (its `encoder` is the user tower).
+        caller: The function asking, for the message.
+    """
+    encoder = getattr(model, "encoder", None)
+    if isinstance(encoder, keras.Model) and any(isinstance(layer, ItemHistory) for layer in encoder.layers):
+        raise ValueError(
+            f"{caller} asks the user tower for user ids, but {encoder.name!r} takes history strings (a "
+            "kc.encoders.history_tower). Serve it by id: kc.ContrastiveModel(kc.encoders.user_history_tower("
+            "kc.data.user_histories(train), model.encoder), model.method, pair_encoder=model.pair_encoder)."
+        )

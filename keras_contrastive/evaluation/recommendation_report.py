@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_contrastive.data.interaction_arrays import interaction_arrays
+from keras_contrastive.encoders.history_tower import check_takes_user_ids
 from keras_contrastive.encoders.id_tower import id_array
 from keras_contrastive.evaluation.recommendation_baselines import popularity_scores, svd_scores
 from keras_contrastive.evaluation.recommendation_metrics import recommendation_metrics
@@ -57,7 +58,10 @@ def recommendation_report(
         `"popularity"` and `"svd"`.
 
     Raises:
-        ValueError: for interactions in neither form, repeated item ids,
+        ValueError: for a model whose user tower is a bare
+            `kc.encoders.history_tower` (it takes histories, not ids: wrap
+            it with `kc.encoders.user_history_tower`), interactions in
+            neither form, repeated item ids,
             no test interaction with a catalogue item, or as
             `recommendation_metrics`.
 
@@ -67,6 +71,8 @@ def recommendation_report(
     >>> recommendation_report({"trained": model}, train, test, catalogue.item_ids)["trained"]["recall@100"]
     0.25
     """
+    for model in models.values():
+        check_takes_user_ids(model, "recommendation_report")
     items = id_array(item_ids, "item_ids")
     column_of = {item: column for column, item in enumerate(items.tolist())}
     if len(column_of) != len(items):

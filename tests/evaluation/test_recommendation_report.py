@@ -74,3 +74,16 @@ def test_bad_input_is_refused_naming_what_was_expected(interactions, model, chan
                      item_ids=items, svd_rank=3, recall_at=(1,), ndcg_at=(1,))
     with pytest.raises(ValueError, match=message):
         recommendation_report({"m": model}, **{**arguments, **change})
+
+
+def test_a_bare_history_tower_is_refused_for_it_would_embed_user_ids_as_histories(interactions, model):
+    _, items, train, test, _ = interactions
+    histories = kc.encoders.history_tower(items, embedding_dim=8)
+    bare = kc.ContrastiveModel(histories, kc.methods.InBatchSoftmax(), pair_encoder=model.pair_encoder)
+    train, test = (tuple(np.array(c) for c in zip(*split)) for split in (train, test))
+    with pytest.raises(ValueError, match="takes history strings .*kc.encoders.user_history_tower"):
+        recommendation_report({"m": bare}, train, test, items, svd_rank=3, recall_at=(5,), ndcg_at=(5,))
+    wrapped = kc.ContrastiveModel(kc.encoders.user_history_tower(kc.data.user_histories(train), histories),
+                                  kc.methods.InBatchSoftmax(), pair_encoder=model.pair_encoder)
+    report = recommendation_report({"m": wrapped}, train, test, items, svd_rank=3, recall_at=(5,), ndcg_at=(5,))
+    assert set(report) == {"m", "popularity", "svd"}
