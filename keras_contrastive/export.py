@@ -296,8 +296,9 @@ def export_recommender(
 
     Raises:
         ValueError: for a model whose towers are not two towers of string
-            ids (or whose user tower is a bare `history_tower`), item ids that are not distinct non-empty strings, no items,
-            a k outside [1, N], a `seen` that is not a mapping from string
+            ids (or whose user tower is a bare `history_tower`), item ids
+            that are not distinct non-empty strings, no items, a k outside
+            [1, N], a `seen` that is not a mapping from string
             user ids to collections of string item ids, or a batch_size that
             is not a positive integer, each naming what was expected;
             nothing is written then.

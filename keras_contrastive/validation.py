@@ -143,6 +143,18 @@ def check_choice(value, name: str, choices: Iterable[str]) -> str:
     return value
 
 
+def check_separator(value, name: str = "separator") -> str:
+    """`value` if it is a non-empty string (what joins ids or labels into one string), else a ValueError.
+
+    Example:
+    >>> check_separator("|")
+    '|'
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}.")
+    return value
+
+
 def check_finite_array(array, name: str):
     """A NumPy array of `array`, or a ValueError if it holds NaN or infinite values.
 

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_contrastive.data.interaction_arrays import interaction_arrays
 from keras_contrastive.encoders.history_tower import HISTORY_LENGTH, HISTORY_SEPARATOR
-from keras_contrastive.validation import check_positive_int
+from keras_contrastive.validation import check_positive_int, check_separator
 
 
 def next_item_examples(
@@ -100,8 +100,7 @@ def user_histories(
 
 def _strings(interactions, name: str, separator: str) -> tuple[list[str], list[str]]:
     """The user and item ids as Python strings, or a ValueError for an item id holding the separator."""
-    if not isinstance(separator, str) or not separator:
-        raise ValueError(f"separator must be a non-empty string, got {separator!r}.")
+    check_separator(separator)
     users, items = (array.astype(str).tolist() for array in interaction_arrays(interactions, name))
     joined = next((item for item in items if separator in item or not item), None)
     if joined is not None:

@@ -11,7 +11,7 @@ import tensorflow as tf
 from keras_contrastive.encoders.id_tower import id_vocabulary
 from keras_contrastive.encoders.item_tower import CatalogueColumn
 from keras_contrastive.layers.masked_mean_pooling import MaskedMeanPooling
-from keras_contrastive.validation import check_positive_int
+from keras_contrastive.validation import check_positive_int, check_separator
 
 #: The string between the item ids of a history ("1 50 2571"), as `kc.data.next_item_examples` joins them.
 HISTORY_SEPARATOR = " "
@@ -38,9 +38,7 @@ class ItemHistory(keras.layers.Layer):
     def __init__(self, history_length: int = HISTORY_LENGTH, separator: str = HISTORY_SEPARATOR, **kwargs):
         super().__init__(**kwargs)
         self.history_length = check_positive_int(history_length, "history_length")
-        if not isinstance(separator, str) or not separator:
-            raise ValueError(f"separator must be a non-empty string, got {separator!r}.")
-        self.separator = separator
+        self.separator = check_separator(separator)
 
     def call(self, histories):
         if histories.dtype != tf.string:

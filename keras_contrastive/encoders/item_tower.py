@@ -12,7 +12,7 @@ import tensorflow as tf
 from keras_contrastive.encoders.bag_of_embeddings import bag_of_embeddings
 from keras_contrastive.encoders.id_tower import id_array, id_input, id_lookup, id_vocabulary
 from keras_contrastive.text.train_tokenizer import train_tokenizer
-from keras_contrastive.validation import check_in_range, check_positive_int
+from keras_contrastive.validation import check_in_range, check_positive_int, check_separator
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -83,12 +83,10 @@ class DelimitedMultiHot(keras.layers.Layer):
 
     def __init__(self, vocabulary: Sequence[str], separator: str = "|", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(separator, str) or not separator:
-            raise ValueError(f"separator must be a non-empty string, got {separator!r}.")
+        self.separator = check_separator(separator)
         self.vocabulary = [str(label) for label in vocabulary]
         if not self.vocabulary or "" in self.vocabulary or len(set(self.vocabulary)) != len(self.vocabulary):
             raise ValueError("vocabulary must hold distinct non-empty labels.")
-        self.separator = separator
         self._lookup = keras.layers.StringLookup(vocabulary=self.vocabulary, mask_token="", output_mode="multi_hot",
                                                  name="labels")
 

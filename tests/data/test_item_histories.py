@@ -53,6 +53,8 @@ def test_datasets_and_integer_ids_are_read_like_arrays():
 def test_bad_input_is_refused_naming_what_was_expected():
     with pytest.raises(ValueError, match="free of the separator ' ' .* got 'm 1'"):
         kc.data.next_item_examples((["u"], ["m 1"]))
+    with pytest.raises(ValueError, match="separator must be a non-empty string, got ''"):
+        kc.data.user_histories((["u"], ["m1"]), separator="")
     with pytest.raises(ValueError, match="history_length must be a positive integer"):
         kc.data.user_histories((["u"], ["m1"]), history_length=0)
     with pytest.raises(ValueError, match="one per interaction, got 2 and 1"):
