@@ -12,6 +12,7 @@ from keras_contrastive import text  # noqa: E402
 from keras_contrastive.loading import load_model  # noqa: E402
 from keras_contrastive.saving import save_model  # noqa: E402
 from keras_contrastive.model import ContrastiveModel  # noqa: E402
+from keras_contrastive.precision import PRECISIONS, cpu_bf16_units, describe_precision, precision_policy  # noqa: E402
 from keras_contrastive.tower_input import TowerInput  # noqa: E402
 from keras_contrastive.towers import Towers  # noqa: E402
 
@@ -19,11 +20,14 @@ __version__ = "0.2.0"
 
 __all__ = [
     "ContrastiveModel",
+    "PRECISIONS",
     "TowerInput",
     "Towers",
     "augment",
+    "cpu_bf16_units",
     "callbacks",
     "data",
+    "describe_precision",
     "distribute",
     "encoders",
     "evaluation",
@@ -34,6 +38,7 @@ __all__ = [
     "methods",
     "optimizers",
     "plots",
+    "precision_policy",
     "save_model",
     "retrieval",
     "text",
