@@ -158,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--train-subset", type=_positive_int, help="train on the first N training images only")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
+    train.add_argument("--precision", choices=["float32", "mixed_bfloat16"], default="float32",
+                       help="compute in float32, or in bfloat16 with float32 weights: faster on CPUs with bf16 units "
+                       "(AVX-512 BF16, AMX), slower without them; the run prints which this CPU has")
     train.add_argument("--out", required=True, help="output directory")
     train.add_argument("--overwrite", action="store_true", help="replace a model already in OUT")
 
@@ -595,7 +598,7 @@ def _train(args: argparse.Namespace) -> dict:
     source = args.text or args.pairs or args.interactions or args.data or args.dataset or "digits"
     run = dict(dataset=source, **data.data_settings, method=method_name, method_arguments=method_arguments,
                encoder=encoder_name, weights=args.weights, optimizer=args.optimizer, seed=args.seed,
-               strategy=args.strategy, **settings)
+               strategy=args.strategy, precision=args.precision, **settings)
     # A checkpoint records the run's settings; one from another run is refused, naming the differences.
     checkpoint = kc.callbacks.TrainingCheckpoint(checkpoint_dir, settings=run)
 
@@ -615,8 +618,9 @@ def _train(args: argparse.Namespace) -> dict:
             print(f"resuming from the checkpoint after epoch {checkpoint.resume_epoch} in {checkpoint_dir}", flush=True)
         monitor = (kc.callbacks.KNNMonitor(train, test, every=args.knn_every, k=settings["knn_k"])
                    if args.knn_every and isinstance(data, _ImageSource) and data.labelled else None)
+        print(kc.describe_precision(args.precision), flush=True)
         augment = data.augment(settings, args.seed)  # before the encoder: the seeded runs draw in this order
-        with strategy.scope() if strategy else contextlib.nullcontext():
+        with strategy.scope() if strategy else contextlib.nullcontext(), kc.precision_policy(args.precision):
             encoder = data.make_encoder(encoder_name, args.weights)
             pair_encoder = data.make_pair_encoder()
             model, _, train_seconds = kc.training.train_encoder(
@@ -648,6 +652,7 @@ def _train(args: argparse.Namespace) -> dict:
         "train_seconds": round(train_seconds, 1),
         "resumed_after_epoch": checkpoint.resume_epoch,
         "optimizer": args.optimizer,
+        "precision": args.precision,
         "optimizer_steps": optimizer_steps,
         "replicas": strategy.num_replicas_in_sync if strategy else 1,
         "final_loss": metrics["loss"][-1],

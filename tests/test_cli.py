@@ -4,11 +4,13 @@ import subprocess
 import sys
 import time
 
+import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
 import keras_contrastive as kc
-from keras_contrastive.cli import main
+from keras_contrastive.cli import _parser, main
 
 
 def test_train_on_digits_saves_the_model_and_reports_the_three_encoders(tmp_path, capsys):
@@ -231,3 +233,30 @@ def test_a_permission_error_is_one_line_naming_the_path(tmp_path, capsys, monkey
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "Permission denied" in error[0] and "model.keras" in error[0]
     assert "Check the permissions of that path" in error[0]
+
+
+def test_the_command_line_offers_the_packages_precisions():
+    train = _parser()._subparsers._group_actions[0].choices["train"]
+    (precision,) = [action for action in train._actions if action.dest == "precision"]
+    assert tuple(precision.choices) == kc.PRECISIONS and precision.default == "float32"
+
+
+def test_train_under_mixed_bfloat16_says_so_and_saves_a_bfloat16_encoder_that_embeds_in_float32(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "digits", "--epochs", "1", "--batch-size", "64", "--train-subset", "256",
+                 "--precision", "mixed_bfloat16", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "precision: mixed_bfloat16" in printed
+    assert json.loads((out / "metrics.json").read_text())["precision"] == "mixed_bfloat16"
+    model = kc.load_model(out / "model.keras")
+    convolutions = [layer for layer in model.encoder.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convolutions and all(layer.compute_dtype == "bfloat16" for layer in convolutions)
+    images = np.random.default_rng(0).integers(0, 17, (2, 8, 8, 1), dtype="uint8")
+    embedding = kc.evaluation.embed(model.encoder, images)
+    assert embedding.dtype == np.float32 and np.isfinite(embedding).all()
+    served = tf.saved_model.load(str(out / "serving" / "1")).signatures["serving_default"]
+    exported = served(images=tf.constant(images))["embedding"]
+    assert exported.dtype == tf.float32
+    np.testing.assert_allclose(exported.numpy(), embedding / np.linalg.norm(embedding, axis=1, keepdims=True), atol=2e-2)
+    assert keras.mixed_precision.dtype_policy().name == "float32"
