@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+import host as machine  # benchmarks/host.py, beside this file
+from host import proc_gb
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -52,18 +54,6 @@ def _timed_steps(batch: int) -> int:
     return 3 if batch <= 1024 else 2 if batch <= 4096 else 1
 
 
-def _gb(path: str, key: str) -> float:
-    """A `kB` field of a /proc status or meminfo file in GB (10^9 bytes); 0 once the process is gone."""
-    try:
-        with open(path) as status:
-            for line in status:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1]) * 1024 / 1e9
-    except FileNotFoundError:
-        pass
-    return 0.0
-
-
 def _loss_alone(method, batch: int, calls: int) -> dict:
     """Median seconds of the step's NT-Xent, forward and gradient, on 2 x (batch, 128), and the GB it adds."""
     import tensorflow as tf
@@ -79,13 +69,13 @@ def _loss_alone(method, batch: int, calls: int) -> dict:
 
     loss_and_gradient(*tf.unstack(tf.random.normal((2, 8, method.projection_dim))))  # trace once for all sizes
     z_a, z_b = tf.unstack(tf.random.normal((2, batch, method.projection_dim)))
-    before = _gb("/proc/self/status", "VmRSS")
+    before = proc_gb("/proc/self/status", "VmRSS")
     seconds = []
     for _ in range(calls):
         started = time.perf_counter()
         [t.numpy() for t in tf.nest.flatten(loss_and_gradient(z_a, z_b))]
         seconds.append(time.perf_counter() - started)
-    return {"loss_s": statistics.median(seconds), "loss_gb": max(0.0, _gb("/proc/self/status", "VmHWM") - before)}
+    return {"loss_s": statistics.median(seconds), "loss_gb": max(0.0, proc_gb("/proc/self/status", "VmHWM") - before)}
 
 
 def _views(batch: int):
@@ -120,7 +110,7 @@ def worker(batch: int, chunk_size: int | None, block_size: int | None) -> dict:
     model.fit(_views(batch), steps_per_epoch=steps, verbose=0, callbacks=[timer])
     wall, cpu = np.median(seconds[1:], axis=0)
     return {
-        "peak_gb": _gb("/proc/self/status", "VmHWM"),
+        "peak_gb": proc_gb("/proc/self/status", "VmHWM"),
         "step_s": float(wall),
         "step_cpu_s": float(cpu),
         "warmup_step_s": float(seconds[0][0]),
@@ -137,8 +127,8 @@ def _run_worker(batch: int, chunk_size: int | None, block_size: int | None) -> d
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(command, stdout=out, stderr=err, text=True)
         while child.poll() is None:
-            rss = _gb(f"/proc/{child.pid}/status", "VmRSS")
-            if rss > MAX_RSS_GB or _gb("/proc/meminfo", "MemAvailable") < MIN_AVAILABLE_GB:
+            rss = proc_gb(f"/proc/{child.pid}/status", "VmRSS")
+            if rss > MAX_RSS_GB or proc_gb("/proc/meminfo", "MemAvailable") < MIN_AVAILABLE_GB:
                 child.kill()
                 child.wait()
                 return {"skipped": f"stopped at {rss:.1f} GB RSS"}
@@ -162,18 +152,6 @@ def _predicted_gb(measured: list[tuple[int, float]], batch: int, quadratic: bool
         return linear
     batches, peaks = zip(*measured[-3:])
     return max(linear, float(np.polyval(np.polyfit(batches, peaks, 2), batch)))
-
-
-def _host() -> dict:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    flags = set(re.search(r"^flags\s*:(.*)$", cpuinfo, re.M).group(1).split())
-    return {
-        "cpu": re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M).group(1),
-        "cores": os.cpu_count(),
-        "memory_gb": round(_gb("/proc/meminfo", "MemTotal"), 1),
-        "load_average_at_start": os.getloadavg()[0],
-        **{flag: flag in flags for flag in ("avx2", "avx512f", "avx512_bf16")},
-    }
 
 
 def _estimate_loss_beyond_timed(rows: list[dict]) -> None:
@@ -241,10 +219,8 @@ def main() -> None:
         return
 
     started = time.perf_counter()
-    host = _host()
-    print(f"host: {host['cpu']}, {host['cores']} cores, {host['memory_gb']} GB; "
-          + ", ".join(f"{flag} {'yes' if host[flag] else 'no'}" for flag in ("avx2", "avx512f", "avx512_bf16"))
-          + f"; load average {host['load_average_at_start']:.1f} at start")
+    host = machine.host()
+    print(machine.describe(host))
     print(f"small_cnn 28x28x1 (32-64-128), SimCLR (128-d projections, T 0.1), fp32, one step over both views; "
           f"plain: whole batch, full NT-Xent; chunked: chunk_size={args.chunk_size}, block_size={args.block_size}. "
           "Peak GB is the process's VmHWM (10^9 B); CPU s counts all its threads; ms / image is wall time per "
