@@ -1,0 +1,192 @@
+"""Contestant of benchmarks/time_to_accuracy.py: lightly 1.6's SimCLR on the CPU, with lightly's CIFAR-10 benchmark settings.
+
+Run with benchmarks/.venvs/lightly/bin/python (built by benchmarks/peers/setup_peers.sh):
+
+    python lightly_time_to_accuracy.py --data NPZ --out DIR --budgets B1 B2 ... --epochs E --seed S
+
+Settings, from lightly's own CIFAR-10 benchmark
+(lightly-ai/lightly, docs/source/getting_started/benchmarks/cifar10_benchmark.py, SimCLRModel):
+
+- SimCLRProjectionHead(input_dim, 512, 128): the benchmark's head is (512, 512, 128) on a
+  ResNet-18; here the input is the small CNN's 128-d pooled features and the hidden width
+  stays 512, so SimCLRProjectionHead(128, 512, 128).
+- NTXentLoss() with its default temperature 0.5 (the benchmark passes no temperature).
+- SGD, momentum 0.9, weight decay 5e-4, lr = 6e-2 * batch_size / 128 (the benchmark's
+  linear scaling rule, `lr_factor = batch_size / 128`). The benchmark's script defaults to
+  batch 128 (lr 0.06); its results table also reports batch 512 (lr 0.24), and we use
+  batch 512, hence lr 0.24. (`--batch-size` / `--lr` override.)
+- CosineAnnealingLR(optimizer, T_max=--epochs), stepped once per epoch, as the benchmark
+  does (PyTorch Lightning's default scheduler interval is "epoch").
+- SimCLRTransform(input_size=28, cj_strength=0.5, gaussian_blur=0.0), i.e. the benchmark's
+  SimCLRTransform(input_size=32, cj_strength=0.5, gaussian_blur=0.0) at Fashion-MNIST's
+  size; everything else at lightly 1.6's defaults (RandomResizedCrop scale (0.08, 1),
+  horizontal flip 0.5, colour jitter p 0.8 with 0.8/0.8/0.8/0.2 x 0.5, random grayscale
+  0.2), except `normalize`: Fashion-MNIST's one-channel mean 0.2860 / std 0.3530 instead
+  of ImageNet's three-channel statistics (which would broadcast the image to 3 channels).
+  Images go in as PIL "L" images, so the transform runs on one channel.
+- DataLoader(shuffle=True, drop_last=True) as the benchmark, but num_workers=0 so that all
+  augmentation runs in this process and time.process_time() counts it. torch.set_num_threads(2).
+
+Network: the "small" VGG-style CNN of architectures.py (the same layers as
+lightly_step.build_model), with the projection head kept separate so the 128-d
+backbone features can be embedded. The kNN embeddings are the backbone's output in
+eval mode on the un-augmented images, scaled like the training views (x/255, then
+(x - 0.2860) / 0.3530).
+
+Protocol (stdout, one JSON line each): first {"contestant": "lightly", "settings": ...};
+then one line per budget, after writing DIR/budget_<B>.npz with train= and test=
+embeddings. The training clock is time.process_time() minus the CPU time of the
+evaluations; it is checked after every optimizer step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+from architectures import ARCHITECTURES
+from lightly.loss import NTXentLoss
+from lightly.models.modules import SimCLRProjectionHead
+from lightly.transforms import SimCLRTransform
+from PIL import Image
+from torch import nn
+
+MEAN, STD = 0.2860, 0.3530
+
+
+def build_backbone(arch: str = "small") -> tuple[nn.Module, int]:
+    spec = ARCHITECTURES[arch]
+    layers, channels = [], spec["input_shape"][-1]
+    for stage, filters in enumerate(spec["widths"]):
+        if stage > 0:
+            layers.append(nn.MaxPool2d(2))
+        for _ in range(2):
+            layers += [nn.Conv2d(channels, filters, 3, padding=1, bias=False), nn.BatchNorm2d(filters), nn.ReLU()]
+            channels = filters
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    return nn.Sequential(*layers), channels
+
+
+class Views(torch.utils.data.Dataset):
+    def __init__(self, images: np.ndarray, transform):
+        self.images, self.transform = images, transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.transform(Image.fromarray(self.images[index], mode="L"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--budgets", type=float, nargs="+", required=True)
+    parser.add_argument("--epochs", type=int, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=512)
+    parser.add_argument("--lr", type=float, default=None, help="default: 6e-2 * batch_size / 128")
+    args = parser.parse_args()
+    wall_start = time.perf_counter()
+    budgets = sorted(args.budgets)
+    lr = args.lr if args.lr is not None else 6e-2 * args.batch_size / 128
+
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    import random
+
+    random.seed(args.seed)
+    torch.set_num_threads(2)
+    os.makedirs(args.out, exist_ok=True)
+
+    data = np.load(args.data)
+    x_train, x_test = data["x_train"], data["x_test"]
+
+    transform_kwargs = {
+        "input_size": 28, "cj_strength": 0.5, "gaussian_blur": 0.0, "normalize": {"mean": [MEAN], "std": [STD]},
+    }
+    transform = SimCLRTransform(**transform_kwargs)
+    loader = torch.utils.data.DataLoader(
+        Views(x_train, transform), batch_size=args.batch_size, shuffle=True, drop_last=True, num_workers=0,
+    )
+    steps_per_epoch = len(loader)
+
+    backbone, features = build_backbone("small")
+    head = SimCLRProjectionHead(features, 512, 128)
+    model = nn.Sequential(backbone, head).train()
+    criterion = NTXentLoss(temperature=0.5)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.epochs)
+
+    settings = {
+        "library": "lightly", "lightly_version": __import__("lightly").__version__, "torch_version": torch.__version__,
+        "source": "lightly docs/source/getting_started/benchmarks/cifar10_benchmark.py (SimCLRModel)",
+        "arch": "small", "embedding_dim": features, "projection_head": [features, 512, 128],
+        "loss": "NTXentLoss", "temperature": 0.5,
+        "optimizer": "SGD", "lr": lr, "lr_rule": "6e-2 * batch_size / 128", "momentum": 0.9, "weight_decay": 5e-4,
+        "schedule": f"CosineAnnealingLR(T_max={args.epochs}) stepped per epoch",
+        "batch_size": args.batch_size, "drop_last": True, "steps_per_epoch": steps_per_epoch, "epochs": args.epochs,
+        "transform": {"SimCLRTransform": {**transform_kwargs, "other_args": "lightly 1.6 defaults"}},
+        "num_workers": 0, "torch_threads": torch.get_num_threads(), "seed": args.seed,
+    }
+    print(json.dumps({"contestant": "lightly", "settings": settings}), flush=True)
+
+    eval_cpu = 0.0
+    steps = 0
+
+    def train_clock() -> float:
+        return time.process_time() - eval_cpu
+
+    @torch.no_grad()
+    def embed(images: np.ndarray) -> np.ndarray:
+        out = []
+        for start in range(0, len(images), 1000):
+            x = torch.from_numpy(images[start:start + 1000]).float().div_(255.0).sub_(MEAN).div_(STD).unsqueeze(1)
+            out.append(backbone(x).numpy().astype(np.float32))
+        return np.concatenate(out)
+
+    def evaluate(budget: float) -> None:
+        nonlocal eval_cpu
+        clock = train_clock()
+        cpu0 = time.process_time()
+        model.eval()
+        train_emb, test_emb = embed(x_train), embed(x_test)
+        model.train()
+        path = os.path.join(args.out, f"budget_{budget:g}.npz")
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, train=train_emb, test=test_emb)
+        os.replace(tmp, path)
+        eval_cpu += time.process_time() - cpu0
+        print(json.dumps({
+            "budget_cpu_s": budget, "train_cpu_s": clock, "wall_s": time.perf_counter() - wall_start,
+            "steps": steps, "epochs": steps / steps_per_epoch, "embeddings": path,
+        }), flush=True)
+
+    pending = list(budgets)
+    for epoch in range(args.epochs):
+        for view_a, view_b in loader:
+            loss = criterion(model(view_a), model(view_b))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            steps += 1
+            while pending and train_clock() >= pending[0]:
+                evaluate(pending.pop(0))
+            if not pending:
+                break
+        if not pending:
+            break
+        scheduler.step()
+        print(f"epoch {epoch + 1}: loss {loss.item():.4f} train_cpu {train_clock():.1f}s", file=sys.stderr, flush=True)
+    while pending:
+        evaluate(pending.pop(0))
+
+
+if __name__ == "__main__":
+    main()
