@@ -1,0 +1,231 @@
+"""kNN accuracy on Fashion-MNIST against CPU-minutes of training: ours beside lightly's and TF Similarity's SimCLR.
+
+    bash benchmarks/peers/setup_peers.sh                 # the peers' virtual environments, once
+    .venv/bin/python benchmarks/time_to_accuracy.py      # about 50 minutes on 2 idle cores
+    .venv/bin/python benchmarks/time_to_accuracy.py --budgets 2 4 --contestants ours   # a quick look
+
+Every contestant trains the same small CNN (28x28x1, conv-BN-ReLU 32-32, pool,
+64-64, pool, 128-128, global average pool: benchmarks/peers/architectures.py)
+on the full 60,000 training images, each with its own method settings,
+augmentation and schedule:
+  ours     `keras-contrastive train --dataset fashion_mnist`'s recipe
+           (benchmarks/time_to_accuracy_ours.py), under `mixed_bfloat16` where
+           the CPU has bf16 units (printed; `--precision float32` to compare)
+  lightly  lightly 1.6's SimCLR with its CIFAR-10 benchmark's settings, PyTorch
+           on the CPU (benchmarks/peers/lightly_time_to_accuracy.py)
+  tfsim    TF Similarity 0.17.1's SimCLR with its documented settings, legacy
+           Keras (benchmarks/peers/tfsim_time_to_accuracy.py)
+Each runs alone, one after another, in its own process and virtual
+environment. The clock is the worker's CPU time (user + system, all threads:
+sharing the machine barely moves it), less the time it spends embedding for
+the evaluations. When the clock passes each budget the worker embeds the
+training and test images with its backbone (the 128-d pooled features), and
+this script scores them all with the same `kc.evaluation.knn_accuracy`
+(k=200, T=0.1, cosine, the 60,000 training images as the index) on the 10,000
+test images. Each schedule (warmup and cosine, or the peer's own) spans the
+epochs given for it, chosen so it ends near the last budget on a host with
+AVX-512; on a slower host the budgets come before the schedule's end.
+
+Prints the host's CPU and instruction sets and a Markdown table, and writes
+OUT/time_to_accuracy.json and OUT/time_to_accuracy.png (kNN against CPU-minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+import keras_contrastive as kc  # noqa: E402
+from keras_contrastive.plots._figure import new_figure, save_png  # noqa: E402
+from keras_contrastive.saving import atomic_path  # noqa: E402
+
+import host as machine  # noqa: E402  (benchmarks/host.py, beside this file)
+
+BENCHMARKS = Path(__file__).resolve().parent
+
+SETUP = "bash benchmarks/peers/setup_peers.sh"
+KNN_K, KNN_TEMPERATURE = 200, 0.1
+#: name -> (python, worker script, extra environment, setup target, epochs of its schedule, what it is)
+CONTESTANTS = {
+    "ours": (Path(sys.executable), BENCHMARKS / "time_to_accuracy_ours.py", {}, None, 24,
+             "keras-contrastive 0.2 SimCLR, the CLI's fashion_mnist recipe"),
+    "lightly": (BENCHMARKS / ".venvs" / "lightly" / "bin" / "python", BENCHMARKS / "peers" / "lightly_time_to_accuracy.py",
+                {}, "lightly", 3, "lightly 1.6 SimCLR, its CIFAR-10 benchmark settings (PyTorch)"),
+    "tfsim": (BENCHMARKS / ".venvs" / "tfsim" / "bin" / "python", BENCHMARKS / "peers" / "tfsim_time_to_accuracy.py",
+              {"TF_USE_LEGACY_KERAS": "1"}, "tfsim", 10, "TF Similarity 0.17.1 SimCLR, its documented settings (tf-keras)"),
+}
+
+
+def write_data(path: Path) -> dict:
+    """Fashion-MNIST's splits as uint8 (N, 28, 28) arrays and int64 labels, in one NPZ for every worker."""
+    x_train, y_train = kc.data.load_numpy("fashion_mnist", "train")
+    x_test, y_test = kc.data.load_numpy("fashion_mnist", "test")
+    arrays = dict(x_train=x_train[..., 0], y_train=y_train, x_test=x_test[..., 0], y_test=y_test)
+    np.savez(path, **arrays)
+    return arrays
+
+
+def run_worker(name: str, data: Path, out: Path, budgets_s: list[float], epochs: int, seed: int,
+               extra_args: list[str]) -> dict:
+    """Runs a contestant's worker to its last budget; its settings and one record per budget."""
+    python, script, extra_env, _, _, _ = CONTESTANTS[name]
+    out.mkdir(parents=True, exist_ok=True)
+    command = [str(python), str(script), "--data", str(data), "--out", str(out), "--epochs", str(epochs),
+               "--seed", str(seed), "--budgets", *(f"{b:g}" for b in budgets_s), *extra_args]
+    print(f"{name}: {' '.join(command[1:])}", flush=True)
+    with open(out / "stderr.log", "w") as log:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True,
+                                   env={**os.environ, **extra_env})
+        settings, records = None, []
+        for line in process.stdout:
+            if not line.startswith("{"):
+                continue
+            message = json.loads(line)
+            if "settings" in message:
+                settings = message["settings"]
+            else:
+                records.append(message)
+                print(f"  {name}: budget {message['budget_cpu_s'] / 60:g} CPU-min reached at "
+                      f"{message['train_cpu_s']:.0f} CPU-s, {message['wall_s']:.0f} s wall, "
+                      f"epoch {message['epochs']:.2f}", flush=True)
+        process.wait()
+    if process.returncode != 0 or len(records) != len(budgets_s):
+        tail = (out / "stderr.log").read_text()[-3000:]
+        raise RuntimeError(f"{name}'s worker exited with {process.returncode} after {len(records)} budgets:\n{tail}")
+    return {"settings": settings, "records": records}
+
+
+def score(records: list[dict], arrays: dict) -> None:
+    """Adds each record's kNN test accuracy (the same function for every contestant)."""
+    for record in records:
+        with np.load(record.pop("embeddings")) as embeddings:
+            record["knn_accuracy"] = kc.evaluation.knn_accuracy(
+                embeddings["train"], arrays["y_train"], embeddings["test"], arrays["y_test"],
+                k=KNN_K, temperature=KNN_TEMPERATURE)
+
+
+def baselines(arrays: dict, seed: int) -> dict:
+    """kNN of the raw pixels and of the random-init small CNN, the floors a trained encoder must clear."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    encoder = kc.encoders.small_cnn((28, 28, 1))
+    features = {
+        "raw pixels": {split: arrays[f"x_{split}"].reshape(len(arrays[f"x_{split}"]), -1).astype("float32")
+                       for split in ("train", "test")},
+        "random init": {split: kc.evaluation.embed(encoder, arrays[f"x_{split}"][..., None])
+                        for split in ("train", "test")},
+    }
+    return {name: kc.evaluation.knn_accuracy(f["train"], arrays["y_train"], f["test"], arrays["y_test"],
+                                             k=KNN_K, temperature=KNN_TEMPERATURE)
+            for name, f in features.items()}
+
+
+def plot(results: dict, floors: dict, path: Path) -> None:
+    figure = new_figure(800, 500)
+    axes = figure.add_subplot()
+    for name, result in results.items():
+        minutes = [r["train_cpu_s"] / 60 for r in result["records"]]
+        axes.plot(minutes, [r["knn_accuracy"] for r in result["records"]], marker="o", label=result["label"])
+    for (name, accuracy), style in zip(floors.items(), (":", "--")):
+        axes.axhline(accuracy, color="grey", linestyle=style, label=f"{name} ({accuracy:.3f})")
+    axes.set_xlabel("CPU-minutes of training (user + system, all threads)")
+    axes.set_ylabel(f"kNN test accuracy (k={KNN_K}, T={KNN_TEMPERATURE})")
+    axes.set_title("Fashion-MNIST, small CNN: accuracy per CPU-minute")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    save_png(figure, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budgets", type=float, nargs="+", default=[10, 20, 30], help="CPU-minutes of training")
+    parser.add_argument("--contestants", nargs="+", choices=sorted(CONTESTANTS), default=list(CONTESTANTS))
+    parser.add_argument("--epochs", nargs="+", default=[], metavar="NAME=E",
+                        help="a contestant's schedule length, e.g. ours=10 (default: CONTESTANTS')")
+    parser.add_argument("--precision", choices=kc.PRECISIONS,
+                        help="ours' precision (default: mixed_bfloat16 where the CPU has bf16 units, else float32)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--together", action="store_true",
+                        help="run the contestants at the same time, sharing the cores, instead of one after another: "
+                        "each clock is still its own process's CPU time, all under the same contention")
+    parser.add_argument("--out", default=str(BENCHMARKS / "results"))
+    args = parser.parse_args()
+    epochs = {name: spec[4] for name, spec in CONTESTANTS.items()}
+    for setting in args.epochs:
+        name, _, value = setting.partition("=")
+        if name not in CONTESTANTS or not value.isdigit():
+            parser.error(f"--epochs takes NAME=E with NAME one of {sorted(CONTESTANTS)}, got {setting!r}")
+        epochs[name] = int(value)
+    precision = args.precision or ("mixed_bfloat16" if kc.cpu_bf16_units() else "float32")
+    budgets_s = sorted(60 * b for b in args.budgets)
+    host = machine.host()
+    print(machine.describe(host))
+    print(f"ours: {kc.describe_precision(precision)}", flush=True)
+
+    results, skipped = {}, []
+    with tempfile.TemporaryDirectory(prefix="time_to_accuracy.") as scratch:
+        data = Path(scratch) / "fashion_mnist.npz"
+        arrays = write_data(data)
+        runnable = []
+        for name in args.contestants:
+            python, _, _, target, _, _ = CONTESTANTS[name]
+            if python.exists():
+                runnable.append(name)
+            else:
+                skipped.append(f"{name}: skipped, no environment at {python.parent.parent}; build it with `{SETUP} {target}`")
+                print(skipped[-1], flush=True)
+
+        def run(name: str) -> dict:
+            extra = ["--precision", precision] if name == "ours" else []
+            return run_worker(name, data, Path(scratch) / name, budgets_s, epochs[name], args.seed, extra)
+
+        with ThreadPoolExecutor(len(runnable) if args.together else 1) as pool:
+            for name, result in zip(runnable, list(pool.map(run, runnable))):
+                score(result["records"], arrays)
+                results[name] = {"label": CONTESTANTS[name][5], "epochs": epochs[name], **result}
+        floors = baselines(arrays, args.seed)
+
+    print(f"\nkNN test accuracy (k={KNN_K}, T={KNN_TEMPERATURE}, cosine, 60,000 training images as the index) "
+          "after CPU-minutes of training:\n")
+    print("| contestant | " + " | ".join(f"{b:g} CPU-min" for b in sorted(args.budgets)) + " | epochs done | wall minutes |")
+    print("|---|" + "---:|" * (len(budgets_s) + 2))
+    for name, result in results.items():
+        records = result["records"]
+        print(f"| {result['label']} | " + " | ".join(f"{r['knn_accuracy']:.4f}" for r in records)
+              + f" | {records[-1]['epochs']:.2f} of {result['epochs']} | {records[-1]['wall_s'] / 60:.1f} |")
+    for floor, accuracy in floors.items():
+        print(f"| {floor} | {accuracy:.4f} |" + " |" * (len(budgets_s) + 1))
+    if "ours" in results:
+        for name, result in results.items():
+            if name != "ours":
+                leads = [o["knn_accuracy"] - p["knn_accuracy"] for o, p in zip(results["ours"]["records"], result["records"])]
+                print(f"ours - {name}: " + ", ".join(f"{lead:+.4f}" for lead in leads))
+    for line in skipped:
+        print(line)
+
+    out = Path(args.out)
+    report = {"host": host, "budgets_cpu_min": sorted(args.budgets), "knn": {"k": KNN_K, "temperature": KNN_TEMPERATURE},
+              "ours_precision": precision, "together": args.together, "contestants": results, "baselines": floors, "skipped": skipped}
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "time_to_accuracy.json") as temporary:
+        temporary.write_text(json.dumps(report, indent=1))
+    png = out / "time_to_accuracy.png"
+    with atomic_path(png, ".png") as temporary:
+        plot(results, floors, temporary)
+    print(f"wrote {out / 'time_to_accuracy.json'} and {png}")
+
+
+if __name__ == "__main__":
+    main()
