@@ -8,8 +8,11 @@ Contestants, all fp32 on the CPU, views precomputed, the same encoder and head
   lightly      lightly 1.6's NTXentLoss + SimCLRProjectionHead in PyTorch
   convs_alone  the network's convolutions and max-pools alone, forward and backward:
                the bound for any TensorFlow step on this network (see ConvolutionsAlone)
-  ours_mixed_bfloat16  with --bfloat16: ours under keras's mixed_bfloat16 policy, for
-               CPUs with bf16 units; not fp32, so outside the peers' comparison
+  with --bfloat16, each again at its own fastest bf16 setting, for CPUs with bf16 units:
+  ours_mixed_bfloat16  ours under Keras's mixed_bfloat16 policy
+  convs_alone_bfloat16 the convolutions in bfloat16: the bf16 bound
+  keras_plain_bfloat16, tfsim_bfloat16 (tf-keras's mixed_bfloat16 policy),
+  lightly_bfloat16     (torch.autocast("cpu", torch.bfloat16) and channels-last)
 Each peer runs in its own process (and virtual environment, built by
 benchmarks/peers/setup_peers.sh) and waits while another is measured; rounds
 are interleaved (every other one in reverse order), each contestant's median
@@ -61,11 +64,11 @@ STEPS = {"small": 10, "wide": 4}
 class Peer:
     """A peer's step script in its own process, measured on request."""
 
-    def __init__(self, name: str, arch: str):
+    def __init__(self, name: str, arch: str, bfloat16: bool = False):
         python, extra_env, _ = PEERS[name]
-        self.name = name
+        self.name = f"{name}_bfloat16" if bfloat16 else name
         self.process = subprocess.Popen(
-            [str(python), str(BENCHMARKS / "peers" / f"{name}_step.py"), "--arch", arch],
+            [str(python), str(BENCHMARKS / "peers" / f"{name}_step.py"), "--arch", arch, *(["--bfloat16"] if bfloat16 else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **extra_env},
         )
@@ -127,9 +130,8 @@ class ConvolutionsAlone:
     that removing every other cost could gain.
     """
 
-    name = "convs_alone"
-
-    def __init__(self, arch: str):
+    def __init__(self, arch: str, dtype: str = "float32"):
+        self.name = "convs_alone" if dtype == "float32" else f"convs_alone_{dtype}"
         spec = ARCHITECTURES[arch]
         channels = spec["input_shape"][-1]
         rng = np.random.default_rng(1)
@@ -137,9 +139,9 @@ class ConvolutionsAlone:
         for filters in spec["widths"]:
             for _ in range(2):
                 he = np.sqrt(2.0 / (9 * channels))
-                self.kernels.append(tf.Variable(rng.normal(0.0, he, (3, 3, channels, filters)).astype("float32")))
+                self.kernels.append(tf.Variable(tf.cast(rng.normal(0.0, he, (3, 3, channels, filters)), dtype)))
                 channels = filters
-        self.images = tf.constant(np.concatenate(random_views(arch)))
+        self.images = tf.cast(np.concatenate(random_views(arch)), dtype)
         self.batch = spec["batch_size"]
 
     @tf.function
@@ -150,7 +152,7 @@ class ConvolutionsAlone:
                 if index > 0 and index % 2 == 0:
                     x = tf.nn.max_pool2d(x, 2, 2, "VALID")
                 x = tf.nn.conv2d(x, kernel, 1, "SAME")
-            loss = tf.reduce_mean(x)
+            loss = tf.reduce_mean(tf.cast(x, tf.float32))
         # Applying the gradients keeps every backward kernel in the graph.
         for kernel, gradient in zip(self.kernels, tape.gradient(loss, self.kernels)):
             kernel.assign_sub(1e-6 * gradient)
@@ -193,9 +195,11 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
             skipped.append(f"{name}: skipped, no environment at {python.parent.parent}; build it with `{SETUP} {target}`")
             continue
         contestants.append(Peer(name, arch))
+    if bfloat16:  # each peer at its own fastest bf16 setting too, beside the bf16 convolutions' bound
+        contestants += [Peer(name, arch, bfloat16=True) for name in peers if PEERS[name][0].exists()]
     contestants[:0] = [Ours(arch, jit_compile), ConvolutionsAlone(arch)]
     if bfloat16:
-        contestants.insert(1, Ours(arch, jit_compile, "mixed_bfloat16"))
+        contestants[2:2] = [Ours(arch, jit_compile, "mixed_bfloat16"), ConvolutionsAlone(arch, "bfloat16")]
     rates: dict[str, list[float]] = {}
     cpu_rates: dict[str, list[float]] = {}
     matmul = []
@@ -221,7 +225,6 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
 
     flops_per_image = 3 * 2 * forward_flops_per_view(arch)  # fwd + bwd, two views
     peak = float(np.median(matmul))
-    ours, ours_cpu = np.array(rates["ours"]), np.array(cpu_rates["ours"])
     height, width, channels = spec["input_shape"]
     print(f"\n{arch}: {height}x{width}x{channels}, widths {spec['widths']}, batch {spec['batch_size']}, "
           f"jit_compile={jit_compile}, median of {rounds} interleaved rounds of {steps} steps")
@@ -231,17 +234,24 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
         rate = float(np.median(values))
         gflops = rate * flops_per_image / 1e9
         # The ratio within each round (measured minutes apart at most), then the median.
-        ratio = float(np.median(ours / np.array(values)))
+        # bf16 rows against our bf16 step, fp32 rows against our fp32 step.
+        reference = "ours_mixed_bfloat16" if name.endswith("bfloat16") and "ours_mixed_bfloat16" in rates else "ours"
+        ratio = float(np.median(np.array(rates[reference]) / np.array(values)))
         cpu_rate = float(np.median(cpu_rates[name]))
-        cpu_ratio = float(np.median(ours_cpu / np.array(cpu_rates[name])))
+        cpu_ratio = float(np.median(np.array(cpu_rates[reference]) / np.array(cpu_rates[name])))
         print(f"  {name:<20} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%} "
               f"{cpu_rate:10.1f} {cpu_ratio:10.2f}  " + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
-    floor_cpu = np.array(cpu_rates["convs_alone"])
-    for name in rates:
-        if name in ("keras_plain", "tfsim"):  # the peers on TensorFlow's kernels
-            bound = float(np.median(floor_cpu / np.array(cpu_rates[name])))
-            print(f"  bound: the convolutions alone do {bound:.2f}x the images per CPU-second of {name}")
+    for suffix in ("", "_bfloat16"):
+        floor_cpu = np.array(cpu_rates.get(f"convs_alone{suffix}", []))
+        if not len(floor_cpu):
+            continue
+        for name in rates:
+            ours = "ours_mixed_bfloat16" if suffix else "ours"
+            if name in (ours, f"keras_plain{suffix}", f"tfsim{suffix}"):  # the steps on TensorFlow's kernels
+                share = float(np.median(np.array(cpu_rates[name]) / floor_cpu))
+                print(f"  {name} reaches {share:.1%} of the convolutions-alone bound{suffix.replace('_', ' in ')} "
+                      "(images per CPU-second)")
     for line in skipped:
         print(f"  {line}")
 
@@ -254,7 +264,7 @@ def main() -> None:
     parser.add_argument("--peers", nargs="*", choices=sorted(PEERS), default=list(PEERS))
     parser.add_argument("--jit-compile", action="store_true", help="compile our step with XLA")
     parser.add_argument("--bfloat16", action="store_true",
-                        help="also run our step under the mixed_bfloat16 policy (outside the fp32 comparison)")
+                        help="also run every contestant in its own bf16 mode, beside the bf16 convolutions alone")
     args = parser.parse_args()
     for arch in args.arch:
         run_arch(arch, args.rounds, args.steps or STEPS[arch], args.jit_compile, args.peers, args.bfloat16)

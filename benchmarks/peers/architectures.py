@@ -124,9 +124,11 @@ def keras_fit_measurer(keras, model, dataset, batch: int):
     return measure_steps
 
 
-def parse_arch() -> str:
+def parse_args():
+    """A peer's command line: `--arch NAME`, and `--bfloat16` for its own fastest bf16 mode."""
     import argparse
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True)
-    return parser.parse_args().arch
+    parser.add_argument("--bfloat16", action="store_true", help="train in the peer's own bf16 mixed precision")
+    return parser.parse_args()

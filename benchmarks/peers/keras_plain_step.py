@@ -3,7 +3,8 @@
 Two encoder calls, one per view, and NT-Xent from
 `tf.nn.sparse_softmax_cross_entropy_with_logits` over [a.b, a.a] and [b.a, b.b]
 with the self-similarities masked. Run by benchmarks/throughput.py in the
-package's own environment.
+package's own environment. With --bfloat16: Keras 3's `mixed_bfloat16` policy, set
+before the model is built (the loss is taken in float32).
 """
 
 import os
@@ -14,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from architectures import (  # noqa: E402
-    ARCHITECTURES, LEARNING_RATE, TEMPERATURE, build_keras_encoder_and_projector, keras_fit_measurer, parse_arch,
+    ARCHITECTURES, LEARNING_RATE, TEMPERATURE, build_keras_encoder_and_projector, keras_fit_measurer, parse_args,
     random_views, serve,
 )
 
@@ -27,8 +28,8 @@ class PlainSimCLR(keras.Model):
     def train_step(self, data):
         view_a, view_b = data
         with tf.GradientTape() as tape:
-            z_a = tf.math.l2_normalize(self.projector(self.encoder(view_a, training=True), training=True), 1)
-            z_b = tf.math.l2_normalize(self.projector(self.encoder(view_b, training=True), training=True), 1)
+            z_a = tf.math.l2_normalize(tf.cast(self.projector(self.encoder(view_a, training=True), training=True), tf.float32), 1)
+            z_b = tf.math.l2_normalize(tf.cast(self.projector(self.encoder(view_b, training=True), training=True), tf.float32), 1)
             n = tf.shape(z_a)[0]
             mask = tf.eye(n) * 1e9
             labels = tf.range(n)
@@ -46,7 +47,10 @@ class PlainSimCLR(keras.Model):
 
 
 def main() -> None:
-    arch = parse_arch()
+    args = parse_args()
+    arch = args.arch
+    if args.bfloat16:
+        keras.mixed_precision.set_dtype_policy("mixed_bfloat16")
     model = PlainSimCLR(*build_keras_encoder_and_projector(keras, arch))
     model.compile(optimizer=keras.optimizers.Adam(LEARNING_RATE))
     views = tf.data.Dataset.from_tensors(random_views(arch)).repeat()

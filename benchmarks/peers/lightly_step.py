@@ -2,12 +2,14 @@
 
 Run by benchmarks/throughput.py with benchmarks/.venvs/lightly/bin/python
 (built by benchmarks/peers/setup_peers.sh). Two encoder calls, as lightly's
-examples do.
+examples do. With --bfloat16: its fastest CPU bf16 setting, the model and views in
+channels-last memory and the forward pass and loss under
+`torch.autocast("cpu", torch.bfloat16)` (weights, gradients and SGD state float32).
 """
 
 import torch
 from architectures import (
-    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, measure, parse_arch, random_views, serve,
+    ARCHITECTURES, LEARNING_RATE, PROJECTION_DIM, TEMPERATURE, measure, parse_args, random_views, serve,
 )
 from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
@@ -29,15 +31,19 @@ def build_model(arch: str) -> nn.Module:
 
 
 def main() -> None:
-    arch = parse_arch()
-    model = build_model(arch).train()
+    args = parse_args()
+    arch = args.arch
+    memory_format = torch.channels_last if args.bfloat16 else torch.contiguous_format
+    model = build_model(arch).train().to(memory_format=memory_format)
     criterion = NTXentLoss(temperature=TEMPERATURE)
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-    view_a, view_b = (torch.from_numpy(v).permute(0, 3, 1, 2).contiguous() for v in random_views(arch))
+    view_a, view_b = (torch.from_numpy(v).permute(0, 3, 1, 2).contiguous(memory_format=memory_format)
+                      for v in random_views(arch))
 
     def run_steps(steps: int) -> None:
         for _ in range(steps):
-            loss = criterion(model(view_a), model(view_b))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bfloat16):
+                loss = criterion(model(view_a), model(view_b))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
