@@ -143,7 +143,7 @@ def plot(results: dict, floors: dict, path: Path) -> None:
     axes.set_ylabel(f"kNN test accuracy (k={KNN_K}, T={KNN_TEMPERATURE})")
     axes.set_title("Fashion-MNIST, small CNN: accuracy per CPU-minute")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize=8)
+    axes.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22), fontsize=8)
     figure.tight_layout()
     save_png(figure, path)
 
