@@ -132,3 +132,16 @@ def parse_args():
     parser.add_argument("--arch", choices=sorted(ARCHITECTURES), required=True)
     parser.add_argument("--bfloat16", action="store_true", help="train in the peer's own bf16 mixed precision")
     return parser.parse_args()
+
+
+def budget_parser():
+    """The command line every time-to-accuracy worker takes (benchmarks/time_to_accuracy.py's protocol)."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True, help="NPZ of x_train, y_train, x_test, y_test")
+    parser.add_argument("--out", required=True, help="directory of the budget_<B>.npz embeddings")
+    parser.add_argument("--budgets", type=float, nargs="+", required=True, help="CPU-seconds of training")
+    parser.add_argument("--epochs", type=int, required=True, help="the schedule's length")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser

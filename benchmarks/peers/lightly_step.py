@@ -16,7 +16,8 @@ from lightly.models.modules import SimCLRProjectionHead
 from torch import nn
 
 
-def build_model(arch: str) -> nn.Module:
+def build_backbone(arch: str) -> tuple[nn.Module, int]:
+    """The network of architectures.py in PyTorch, to its pooled features, and their width."""
     spec = ARCHITECTURES[arch]
     layers, channels = [], spec["input_shape"][-1]
     for stage, filters in enumerate(spec["widths"]):
@@ -26,8 +27,12 @@ def build_model(arch: str) -> nn.Module:
             layers += [nn.Conv2d(channels, filters, 3, padding=1, bias=False), nn.BatchNorm2d(filters), nn.ReLU()]
             channels = filters
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-    head = SimCLRProjectionHead(channels, channels, PROJECTION_DIM)
-    return nn.Sequential(*layers, head)
+    return nn.Sequential(*layers), channels
+
+
+def build_model(arch: str) -> nn.Module:
+    backbone, channels = build_backbone(arch)
+    return nn.Sequential(backbone, SimCLRProjectionHead(channels, channels, PROJECTION_DIM))
 
 
 def main() -> None:

@@ -41,7 +41,6 @@ evaluations; it is checked after every optimizer step.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -49,27 +48,16 @@ import time
 
 import numpy as np
 import torch
-from architectures import ARCHITECTURES
+from architectures import budget_parser
 from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
 from lightly.transforms import SimCLRTransform
 from PIL import Image
 from torch import nn
 
+from lightly_step import build_backbone
+
 MEAN, STD = 0.2860, 0.3530
-
-
-def build_backbone(arch: str = "small") -> tuple[nn.Module, int]:
-    spec = ARCHITECTURES[arch]
-    layers, channels = [], spec["input_shape"][-1]
-    for stage, filters in enumerate(spec["widths"]):
-        if stage > 0:
-            layers.append(nn.MaxPool2d(2))
-        for _ in range(2):
-            layers += [nn.Conv2d(channels, filters, 3, padding=1, bias=False), nn.BatchNorm2d(filters), nn.ReLU()]
-            channels = filters
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-    return nn.Sequential(*layers), channels
 
 
 class Views(torch.utils.data.Dataset):
@@ -84,12 +72,7 @@ class Views(torch.utils.data.Dataset):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--budgets", type=float, nargs="+", required=True)
-    parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = budget_parser()
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=None, help="default: 6e-2 * batch_size / 128")
     args = parser.parse_args()

@@ -49,7 +49,6 @@ import os
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -60,7 +59,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_similarity as tfsim  # noqa: E402
 import tf_keras  # noqa: E402
-from architectures import build_keras_encoder_and_projector  # noqa: E402
+from architectures import budget_parser, build_keras_encoder_and_projector  # noqa: E402
 from tensorflow_similarity.models.contrastive_model import get_projector  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
@@ -109,13 +108,7 @@ class Lamb(tf_keras.optimizers.Optimizer):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--budgets", type=float, nargs="+", required=True)
-    parser.add_argument("--epochs", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = budget_parser().parse_args()
     budgets = sorted(args.budgets)
 
     tf.config.threading.set_intra_op_parallelism_threads(2)
