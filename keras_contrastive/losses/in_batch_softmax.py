@@ -96,9 +96,13 @@ def _checked_column(values, candidates: tf.Tensor, name: str) -> tf.Tensor:
         if batch != length:
             raise ValueError(f"{name} must hold one value per candidate: got {length} for {batch} candidates.")
     else:
-        tf.debugging.assert_equal(
+        check = tf.debugging.assert_equal(
             tf.shape(values)[0], tf.shape(candidates)[0], message=f"{name} must hold one value per candidate."
         )
+        # Every use of the values waits for the check, so a wrong length is reported by name, never as the
+        # broadcasting error of whichever op a graph happens to run first.
+        with tf.control_dependencies([check]):
+            values = tf.identity(values)
     return values
 
 
