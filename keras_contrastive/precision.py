@@ -75,7 +75,9 @@ def precision_policy(policy: str) -> Iterator[str]:
 
     Keras layers read the global dtype policy when they are made, so build the
     encoder and method (and train) inside the block. Under `mixed_bfloat16`
-    the weights and the loss stay float32 and `predict` returns float32.
+    the weights and the loss stay float32; `kc.evaluation.embed` and the
+    exports return float32 embeddings (the encoder's own `predict` returns
+    its compute dtype, bfloat16).
 
     Args:
         policy: One of `PRECISIONS`.
