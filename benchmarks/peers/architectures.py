@@ -145,3 +145,61 @@ def budget_parser():
     parser.add_argument("--epochs", type=int, required=True, help="the schedule's length")
     parser.add_argument("--seed", type=int, default=0)
     return parser
+
+
+class BudgetClock:
+    """The time-to-accuracy workers' clock: training CPU time, and an evaluation at each budget it passes.
+
+    The clock is this process's CPU time (user + system, all threads) less
+    the CPU time spent in the evaluations. At each budget `embed(images)` runs
+    on the training and test images, the embeddings go to
+    OUT/budget_<B>.npz (written under a temporary name, then renamed), and
+    one JSON line goes to stdout for benchmarks/time_to_accuracy.py.
+
+    Args:
+        budgets: CPU-seconds of training, in any order.
+        out: Directory of the embeddings' files.
+        images: `{"train": array, "test": array}` of raw images.
+        embed: Maps an array of raw images to float32 `(N, D)` embeddings.
+        steps_per_epoch: Optimizer steps in an epoch, for the epochs reported.
+    """
+
+    def __init__(self, budgets, out: str, images: dict, embed, steps_per_epoch: int):
+        import os
+
+        os.makedirs(out, exist_ok=True)
+        self.pending, self.out, self.images, self.embed = sorted(budgets), out, images, embed
+        self.steps_per_epoch = max(1, steps_per_epoch)
+        self.steps, self.evaluation_cpu = 0, 0.0
+        self.started = time.perf_counter()
+
+    def training_cpu(self) -> float:
+        return time.process_time() - self.evaluation_cpu
+
+    def after_step(self) -> bool:
+        """Counts a step, evaluates at every budget passed; True once the last budget is done."""
+        self.steps += 1
+        while self.pending and self.training_cpu() >= self.pending[0]:
+            self._evaluate(self.pending.pop(0))
+        return not self.pending
+
+    def finish(self) -> None:
+        """The schedule ended first: its final encoder stands for every budget left."""
+        while self.pending:
+            self._evaluate(self.pending.pop(0))
+
+    def _evaluate(self, budget: float) -> None:
+        import os
+
+        import numpy as np
+
+        clock, started = self.training_cpu(), time.process_time()
+        embeddings = {split: np.asarray(self.embed(images), np.float32) for split, images in self.images.items()}
+        path = os.path.join(self.out, f"budget_{budget:g}.npz")
+        temporary = path + ".partial.npz"
+        np.savez(temporary, **embeddings)
+        os.replace(temporary, path)
+        self.evaluation_cpu += time.process_time() - started
+        print(json.dumps({"budget_cpu_s": budget, "train_cpu_s": round(clock, 1),
+                          "wall_s": round(time.perf_counter() - self.started, 1), "steps": self.steps,
+                          "epochs": round(self.steps / self.steps_per_epoch, 2), "embeddings": path}), flush=True)

@@ -42,13 +42,12 @@ evaluations; it is checked after every optimizer step.
 from __future__ import annotations
 
 import json
-import os
+import random
 import sys
-import time
 
 import numpy as np
 import torch
-from architectures import budget_parser
+from architectures import BudgetClock, budget_parser
 from lightly.loss import NTXentLoss
 from lightly.models.modules import SimCLRProjectionHead
 from lightly.transforms import SimCLRTransform
@@ -76,17 +75,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--lr", type=float, default=None, help="default: 6e-2 * batch_size / 128")
     args = parser.parse_args()
-    wall_start = time.perf_counter()
-    budgets = sorted(args.budgets)
     lr = args.lr if args.lr is not None else 6e-2 * args.batch_size / 128
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
-    import random
-
     random.seed(args.seed)
     torch.set_num_threads(2)
-    os.makedirs(args.out, exist_ok=True)
 
     data = np.load(args.data)
     x_train, x_test = data["x_train"], data["x_test"]
@@ -120,55 +114,32 @@ def main() -> None:
     }
     print(json.dumps({"contestant": "lightly", "settings": settings}), flush=True)
 
-    eval_cpu = 0.0
-    steps = 0
-
-    def train_clock() -> float:
-        return time.process_time() - eval_cpu
-
     @torch.no_grad()
     def embed(images: np.ndarray) -> np.ndarray:
+        model.eval()
         out = []
         for start in range(0, len(images), 1000):
             x = torch.from_numpy(images[start:start + 1000]).float().div_(255.0).sub_(MEAN).div_(STD).unsqueeze(1)
-            out.append(backbone(x).numpy().astype(np.float32))
+            out.append(backbone(x).numpy())
+        model.train()
         return np.concatenate(out)
 
-    def evaluate(budget: float) -> None:
-        nonlocal eval_cpu
-        clock = train_clock()
-        cpu0 = time.process_time()
-        model.eval()
-        train_emb, test_emb = embed(x_train), embed(x_test)
-        model.train()
-        path = os.path.join(args.out, f"budget_{budget:g}.npz")
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, train=train_emb, test=test_emb)
-        os.replace(tmp, path)
-        eval_cpu += time.process_time() - cpu0
-        print(json.dumps({
-            "budget_cpu_s": budget, "train_cpu_s": clock, "wall_s": time.perf_counter() - wall_start,
-            "steps": steps, "epochs": steps / steps_per_epoch, "embeddings": path,
-        }), flush=True)
-
-    pending = list(budgets)
+    clock = BudgetClock(args.budgets, args.out, {"train": x_train, "test": x_test}, embed, steps_per_epoch)
+    done = False
     for epoch in range(args.epochs):
         for view_a, view_b in loader:
             loss = criterion(model(view_a), model(view_b))
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            steps += 1
-            while pending and train_clock() >= pending[0]:
-                evaluate(pending.pop(0))
-            if not pending:
+            done = clock.after_step()
+            if done:
                 break
-        if not pending:
+        if done:
             break
         scheduler.step()
-        print(f"epoch {epoch + 1}: loss {loss.item():.4f} train_cpu {train_clock():.1f}s", file=sys.stderr, flush=True)
-    while pending:
-        evaluate(pending.pop(0))
+        print(f"epoch {epoch + 1}: loss {loss.item():.4f} train_cpu {clock.training_cpu():.1f}s", file=sys.stderr, flush=True)
+    clock.finish()
 
 
 if __name__ == "__main__":

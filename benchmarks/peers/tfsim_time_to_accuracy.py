@@ -51,15 +51,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import json  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
-
-WALL_START = time.perf_counter()
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_similarity as tfsim  # noqa: E402
 import tf_keras  # noqa: E402
-from architectures import budget_parser, build_keras_encoder_and_projector  # noqa: E402
+from architectures import BudgetClock, budget_parser, build_keras_encoder_and_projector  # noqa: E402
 from tensorflow_similarity.models.contrastive_model import get_projector  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
@@ -109,12 +106,10 @@ class Lamb(tf_keras.optimizers.Optimizer):
 
 def main() -> None:
     args = budget_parser().parse_args()
-    budgets = sorted(args.budgets)
 
     tf.config.threading.set_intra_op_parallelism_threads(2)
     tf.config.threading.set_inter_op_parallelism_threads(2)
     tf_keras.utils.set_random_seed(args.seed)
-    os.makedirs(args.out, exist_ok=True)
 
     data = np.load(args.data)
     x_train, x_test = data["x_train"], data["x_test"]
@@ -167,42 +162,19 @@ def main() -> None:
             out.append(embed_batch(tf.constant(x)).numpy().astype(np.float32))
         return np.concatenate(out)
 
-    state = {"eval_cpu": 0.0, "steps": 0}
-    pending = list(budgets)
+    clock = BudgetClock(args.budgets, args.out, {"train": x_train, "test": x_test}, embed, steps_per_epoch)
 
-    def train_clock() -> float:
-        return time.process_time() - state["eval_cpu"]
-
-    def evaluate(budget: float) -> None:
-        clock = train_clock()
-        cpu0 = time.process_time()
-        train_emb, test_emb = embed(x_train), embed(x_test)
-        path = os.path.join(args.out, f"budget_{budget:g}.npz")
-        tmp = path + ".tmp.npz"
-        np.savez(tmp, train=train_emb, test=test_emb)
-        os.replace(tmp, path)
-        state["eval_cpu"] += time.process_time() - cpu0
-        steps = state["steps"]
-        print(json.dumps({
-            "budget_cpu_s": budget, "train_cpu_s": clock, "wall_s": time.perf_counter() - WALL_START,
-            "steps": steps, "epochs": steps / steps_per_epoch, "embeddings": path,
-        }), flush=True)
-
-    class BudgetClock(tf_keras.callbacks.Callback):
+    class BudgetStop(tf_keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            state["steps"] += 1
-            while pending and train_clock() >= pending[0]:
-                evaluate(pending.pop(0))
-            if not pending:
+            if clock.after_step():
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch, logs=None):
             loss = (logs or {}).get("loss", float("nan"))
-            print(f"epoch {epoch + 1}: loss {loss:.4f} train_cpu {train_clock():.1f}s", file=sys.stderr, flush=True)
+            print(f"epoch {epoch + 1}: loss {loss:.4f} train_cpu {clock.training_cpu():.1f}s", file=sys.stderr, flush=True)
 
-    model.fit(train_ds, epochs=args.epochs, steps_per_epoch=steps_per_epoch, verbose=0, callbacks=[BudgetClock()])
-    while pending:
-        evaluate(pending.pop(0))
+    model.fit(train_ds, epochs=args.epochs, steps_per_epoch=steps_per_epoch, verbose=0, callbacks=[BudgetStop()])
+    clock.finish()
 
 
 if __name__ == "__main__":
