@@ -51,16 +51,23 @@ class BudgetStop(keras.callbacks.Callback):
 def main() -> None:
     parser = budget_parser()
     parser.add_argument("--precision", choices=kc.PRECISIONS, default="float32")
+    recipe = DATASET_DEFAULTS["fashion_mnist"]
+    parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128], help="small_cnn's stage widths")
+    parser.add_argument("--batch-size", type=int, default=recipe["batch_size"])
+    parser.add_argument("--learning-rate", type=float, default=recipe["learning_rate"])
+    parser.add_argument("--temperature", type=float, default=recipe["temperature"])
+    parser.add_argument("--crop-scale", type=float, default=recipe["crop_scale"])
     args = parser.parse_args()
     keras.utils.set_random_seed(args.seed)
     data = np.load(args.data)
     images = {"train": data["x_train"][..., None], "test": data["x_test"][..., None]}
-    settings = dict(DATASET_DEFAULTS["fashion_mnist"], epochs=args.epochs, precision=args.precision)
+    settings = dict(recipe, epochs=args.epochs, precision=args.precision, widths=args.widths, batch_size=args.batch_size,
+                    learning_rate=args.learning_rate, temperature=args.temperature, crop_scale=args.crop_scale)
     print(json.dumps({"contestant": "ours", "settings": settings}), flush=True)
     augment = kc.augment.simclr(28, channels=1, crop_scale=(settings["crop_scale"], 1.0),
                                 horizontal_flip=settings["flip"], seed=args.seed)
     with kc.precision_policy(args.precision):
-        encoder = kc.encoders.small_cnn((28, 28, 1))
+        encoder = kc.encoders.small_cnn((28, 28, 1), widths=tuple(args.widths))
         clock = BudgetClock(args.budgets, args.out, images, lambda x: kc.evaluation.embed(encoder, x),
                             len(images["train"]) // settings["batch_size"])
         kc.training.train_encoder(
