@@ -10,7 +10,12 @@ embeds the training and test images with the encoder and writes them to
 OUT/budget_<B>.npz, printing one JSON line.
 
     .venv/bin/python benchmarks/time_to_accuracy_ours.py --data fm.npz --out DIR --budgets 600 1200 1800 \
-        --epochs 8 [--precision mixed_bfloat16] [--seed 0]
+        --epochs 0 [--precision mixed_bfloat16] [--seed 0] [--widths 32 64 128] [--temperature 0.2] ...
+
+`--epochs 0` fits the schedule to the last budget on this host: a short
+calibration times the recipe's steps, and the warmup-cosine schedule spans
+the epochs the CPU time left affords, so it anneals by the last budget
+whatever the host's speed.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -48,8 +54,44 @@ class BudgetStop(keras.callbacks.Callback):
         self.clock.finish()
 
 
+class StepTimer(keras.callbacks.Callback):
+    """This process's CPU-seconds per training step, after the first `skip` steps (tracing, the pipeline's warm-up)."""
+
+    def __init__(self, skip: int):
+        super().__init__()
+        self.skip, self.started, self.ended, self.timed = skip, 0.0, 0.0, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        if batch + 1 == self.skip:
+            self.started = time.process_time()
+        elif batch + 1 > self.skip:
+            self.timed, self.ended = batch + 1 - self.skip, time.process_time()
+
+    def seconds_per_step(self) -> float:
+        if not self.timed:
+            raise RuntimeError(f"the calibration ran {self.skip} steps or fewer; it needs more to time one")
+        return (self.ended - self.started) / self.timed
+
+
+def fitted_epochs(make_encoder, method, train_images, augment, settings: dict, budget_s: float, seed: int,
+                  steps: int = 40, skip: int = 10) -> int:
+    """Epochs of a schedule that ends at `budget_s` CPU-seconds on this host.
+
+    Times `steps` steps of the same recipe on a throwaway encoder (its CPU time
+    counts against the budget like everything else in this process), then
+    divides the CPU time left by the cost of an epoch.
+    """
+    timer = StepTimer(skip)
+    batch_size = settings["batch_size"]
+    kc.training.train_encoder(make_encoder(), method, train_images[:(steps + skip) * batch_size], augment, epochs=1,
+                              batch_size=batch_size, learning_rate=settings["learning_rate"], seed=seed,
+                              callbacks=[timer])
+    epoch_s = timer.seconds_per_step() * (len(train_images) // batch_size)
+    return max(1, round((budget_s - time.process_time()) / epoch_s))
+
+
 def main() -> None:
-    parser = budget_parser()
+    parser = budget_parser(epochs_help="the schedule's length; 0 fits it to the last budget on this host")
     parser.add_argument("--precision", choices=kc.PRECISIONS, default="float32")
     recipe = DATASET_DEFAULTS["fashion_mnist"]
     parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128], help="small_cnn's stage widths")
@@ -63,17 +105,27 @@ def main() -> None:
     images = {"train": data["x_train"][..., None], "test": data["x_test"][..., None]}
     settings = dict(recipe, epochs=args.epochs, precision=args.precision, widths=args.widths, batch_size=args.batch_size,
                     learning_rate=args.learning_rate, temperature=args.temperature, crop_scale=args.crop_scale)
-    print(json.dumps({"contestant": "ours", "settings": settings}), flush=True)
     augment = kc.augment.simclr(28, channels=1, crop_scale=(settings["crop_scale"], 1.0),
                                 horizontal_flip=settings["flip"], seed=args.seed)
     with kc.precision_policy(args.precision):
-        encoder = kc.encoders.small_cnn((28, 28, 1), widths=tuple(args.widths))
+        def make_encoder():
+            return kc.encoders.small_cnn((28, 28, 1), widths=tuple(args.widths))
+
+        def make_method():
+            return kc.methods.SimCLR(temperature=settings["temperature"])
+
+        if not args.epochs:
+            settings["epochs"] = fitted_epochs(make_encoder, make_method(), images["train"], augment, settings,
+                                               max(args.budgets), args.seed)
+            settings["epochs_fitted_to_s"] = max(args.budgets)
+        print(json.dumps({"contestant": "ours", "settings": settings}), flush=True)
+        encoder = make_encoder()
         clock = BudgetClock(args.budgets, args.out, images, lambda x: kc.evaluation.embed(encoder, x),
                             len(images["train"]) // settings["batch_size"])
         kc.training.train_encoder(
-            encoder, kc.methods.SimCLR(temperature=settings["temperature"]),
-            images["train"], augment, epochs=args.epochs, batch_size=settings["batch_size"],
-            learning_rate=settings["learning_rate"], seed=args.seed, callbacks=[BudgetStop(clock)],
+            encoder, make_method(), images["train"], augment, epochs=settings["epochs"],
+            batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], seed=args.seed,
+            callbacks=[BudgetStop(clock)],
         )
 
 

@@ -134,7 +134,7 @@ def parse_args():
     return parser.parse_args()
 
 
-def budget_parser():
+def budget_parser(epochs_help: str = "the schedule's length"):
     """The command line every time-to-accuracy worker takes (benchmarks/time_to_accuracy.py's protocol)."""
     import argparse
 
@@ -142,7 +142,7 @@ def budget_parser():
     parser.add_argument("--data", required=True, help="NPZ of x_train, y_train, x_test, y_test")
     parser.add_argument("--out", required=True, help="directory of the budget_<B>.npz embeddings")
     parser.add_argument("--budgets", type=float, nargs="+", required=True, help="CPU-seconds of training")
-    parser.add_argument("--epochs", type=int, required=True, help="the schedule's length")
+    parser.add_argument("--epochs", type=int, required=True, help=epochs_help)
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
