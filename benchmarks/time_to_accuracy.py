@@ -3,6 +3,8 @@
     bash benchmarks/peers/setup_peers.sh                 # the peers' virtual environments, once
     .venv/bin/python benchmarks/time_to_accuracy.py      # about 50 minutes on 2 idle cores
     .venv/bin/python benchmarks/time_to_accuracy.py --budgets 2 4 --contestants ours   # a quick look
+    .venv/bin/python benchmarks/time_to_accuracy.py --budgets 5 10 --contestants ours --ours-args "--temperature 0.1"
+                                                         # one lever of our recipe against its default
 
 Every contestant trains the same small CNN (28x28x1, conv-BN-ReLU 32-32, pool,
 64-64, pool, 128-128, global average pool: benchmarks/peers/architectures.py)
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -156,9 +159,13 @@ def main() -> None:
     parser.add_argument("--budgets", type=float, nargs="+", default=[10, 20, 30], help="CPU-minutes of training")
     parser.add_argument("--contestants", nargs="+", choices=sorted(CONTESTANTS), default=list(CONTESTANTS))
     parser.add_argument("--epochs", nargs="+", default=[], metavar="NAME=E",
-                        help="a contestant's schedule length, e.g. ours=10 (default: CONTESTANTS')")
+                        help="a contestant's schedule length in epochs, e.g. ours=8 (default: ours=0, fitted to the "
+                        "last budget on this host; lightly=3; tfsim=10)")
     parser.add_argument("--precision", choices=kc.PRECISIONS,
                         help="ours' precision (default: mixed_bfloat16 where the CPU has bf16 units, else float32)")
+    parser.add_argument("--ours-args", default="", metavar="ARGS",
+                        help="more arguments for our worker, the levers of the recipe, e.g. "
+                        "'--temperature 0.1' or '--widths 64 128 256' (see benchmarks/time_to_accuracy_ours.py)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--together", action="store_true",
                         help="run the contestants at the same time, sharing the cores, instead of one after another: "
@@ -191,7 +198,7 @@ def main() -> None:
                 print(skipped[-1], flush=True)
 
         def run(name: str) -> dict:
-            extra = ["--precision", precision] if name == "ours" else []
+            extra = ["--precision", precision, *shlex.split(args.ours_args)] if name == "ours" else []
             return run_worker(name, data, Path(scratch) / name, budgets_s, epochs[name], args.seed, extra)
 
         with ThreadPoolExecutor(len(runnable) if args.together else 1) as pool:
