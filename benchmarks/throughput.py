@@ -8,9 +8,11 @@ Contestants, all fp32 on the CPU, views precomputed, the same encoder and head
   lightly      lightly 1.6's NTXentLoss + SimCLRProjectionHead in PyTorch
   convs_alone  the network's convolutions and max-pools alone, forward and backward:
                the bound for any TensorFlow step on this network (see ConvolutionsAlone)
+  convs_bn_relu the same with TF's fused batch norm and a ReLU after each convolution:
+               the bound for a step that keeps the network's batch norm and ReLU
   with --bfloat16, each again at its own fastest bf16 setting, for CPUs with bf16 units:
   ours_mixed_bfloat16  ours under Keras's mixed_bfloat16 policy
-  convs_alone_bfloat16 the convolutions in bfloat16: the bf16 bound
+  convs_alone_bfloat16 the convolutions in bfloat16: the bf16 bound (convs_bn_relu_bfloat16 beside it)
   keras_plain_bfloat16, tfsim_bfloat16 (tf-keras's mixed_bfloat16 policy),
   lightly_bfloat16     (torch.autocast("cpu", torch.bfloat16) and channels-last)
 Each peer runs in its own process (and virtual environment, built by
@@ -127,20 +129,29 @@ class ConvolutionsAlone:
     CPU) on the same shapes, and they are most of a step. Without batch norm,
     ReLU, head, loss or optimizer, this rate is an upper bound for any
     TensorFlow step on this network in fp32; its ratio to a peer is the most
-    that removing every other cost could gain.
+    that removing every other cost could gain. With `bn_relu`, each
+    convolution is followed by TF's fused batch norm and a ReLU, as in the
+    network: the bound for a step that keeps them as separate kernels, which
+    is how every contestant here runs them.
     """
 
-    def __init__(self, arch: str, dtype: str = "float32"):
-        self.name = "convs_alone" if dtype == "float32" else f"convs_alone_{dtype}"
+    def __init__(self, arch: str, dtype: str = "float32", bn_relu: bool = False):
+        """`bn_relu=True` adds TF's fused batch norm (training mode) and a ReLU after each convolution."""
+        base = "convs_bn_relu" if bn_relu else "convs_alone"
+        self.name = base if dtype == "float32" else f"{base}_{dtype}"
         spec = ARCHITECTURES[arch]
         channels = spec["input_shape"][-1]
         rng = np.random.default_rng(1)
-        self.kernels = []
+        self.kernels, self.scales, self.offsets = [], [], []
         for filters in spec["widths"]:
             for _ in range(2):
                 he = np.sqrt(2.0 / (9 * channels))
                 self.kernels.append(tf.Variable(tf.cast(rng.normal(0.0, he, (3, 3, channels, filters)), dtype)))
+                if bn_relu:
+                    self.scales.append(tf.Variable(tf.ones(filters)))
+                    self.offsets.append(tf.Variable(tf.zeros(filters)))
                 channels = filters
+        self.bn_relu = bn_relu
         self.images = tf.cast(np.concatenate(random_views(arch)), dtype)
         self.batch = spec["batch_size"]
 
@@ -152,10 +163,15 @@ class ConvolutionsAlone:
                 if index > 0 and index % 2 == 0:
                     x = tf.nn.max_pool2d(x, 2, 2, "VALID")
                 x = tf.nn.conv2d(x, kernel, 1, "SAME")
+                if self.bn_relu:
+                    x, _, _ = tf.compat.v1.nn.fused_batch_norm(x, self.scales[index], self.offsets[index],
+                                                               is_training=True)
+                    x = tf.nn.relu(x)
             loss = tf.reduce_mean(tf.cast(x, tf.float32))
         # Applying the gradients keeps every backward kernel in the graph.
-        for kernel, gradient in zip(self.kernels, tape.gradient(loss, self.kernels)):
-            kernel.assign_sub(1e-6 * gradient)
+        variables = self.kernels + self.scales + self.offsets
+        for variable, gradient in zip(variables, tape.gradient(loss, variables)):
+            variable.assign_sub(tf.cast(1e-6 * gradient, variable.dtype))
         return loss
 
     def _run(self, steps: int) -> None:
@@ -197,9 +213,10 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
         contestants.append(Peer(name, arch))
     if bfloat16:  # each peer at its own fastest bf16 setting too, beside the bf16 convolutions' bound
         contestants += [Peer(name, arch, bfloat16=True) for name in peers if PEERS[name][0].exists()]
-    contestants[:0] = [Ours(arch, jit_compile), ConvolutionsAlone(arch)]
+    contestants[:0] = [Ours(arch, jit_compile), ConvolutionsAlone(arch), ConvolutionsAlone(arch, bn_relu=True)]
     if bfloat16:
-        contestants[2:2] = [Ours(arch, jit_compile, "mixed_bfloat16"), ConvolutionsAlone(arch, "bfloat16")]
+        contestants[3:3] = [Ours(arch, jit_compile, "mixed_bfloat16"), ConvolutionsAlone(arch, "bfloat16"),
+                            ConvolutionsAlone(arch, "bfloat16", bn_relu=True)]
     rates: dict[str, list[float]] = {}
     cpu_rates: dict[str, list[float]] = {}
     matmul = []
@@ -243,15 +260,16 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
               f"{cpu_rate:10.1f} {cpu_ratio:10.2f}  " + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
     for suffix in ("", "_bfloat16"):
-        floor_cpu = np.array(cpu_rates.get(f"convs_alone{suffix}", []))
-        if not len(floor_cpu):
-            continue
-        for name in rates:
-            ours = "ours_mixed_bfloat16" if suffix else "ours"
-            if name in (ours, f"keras_plain{suffix}", f"tfsim{suffix}"):  # the steps on TensorFlow's kernels
-                share = float(np.median(np.array(cpu_rates[name]) / floor_cpu))
-                print(f"  {name} reaches {share:.1%} of the convolutions-alone bound{suffix.replace('_', ' in ')} "
-                      "(images per CPU-second)")
+        for bound, what in (("convs_alone", "convolutions-alone"), ("convs_bn_relu", "convolutions + BN + ReLU")):
+            floor_cpu = np.array(cpu_rates.get(f"{bound}{suffix}", []))
+            if not len(floor_cpu):
+                continue
+            for name in rates:
+                ours = "ours_mixed_bfloat16" if suffix else "ours"
+                if name in (ours, f"keras_plain{suffix}", f"tfsim{suffix}"):  # the steps on TensorFlow's kernels
+                    share = float(np.median(np.array(cpu_rates[name]) / floor_cpu))
+                    print(f"  {name} reaches {share:.1%} of the {what} bound{suffix.replace('_', ' in ')} "
+                          "(images per CPU-second)")
     for line in skipped:
         print(f"  {line}")
 
