@@ -245,7 +245,7 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
     height, width, channels = spec["input_shape"]
     print(f"\n{arch}: {height}x{width}x{channels}, widths {spec['widths']}, batch {spec['batch_size']}, "
           f"jit_compile={jit_compile}, median of {rounds} interleaved rounds of {steps} steps")
-    print(f"  {'contestant':<20} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10} "
+    print(f"  {'contestant':<22} {'images/s':>9} {'ours/this':>10} {'GFLOP/s':>8} {'of matmul':>10} "
           f"{'img/CPU-s':>10} {'ours/this':>10}  rounds (images/s)")
     for name, values in rates.items():
         rate = float(np.median(values))
@@ -256,7 +256,7 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
         ratio = float(np.median(np.array(rates[reference]) / np.array(values)))
         cpu_rate = float(np.median(cpu_rates[name]))
         cpu_ratio = float(np.median(np.array(cpu_rates[reference]) / np.array(cpu_rates[name])))
-        print(f"  {name:<20} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%} "
+        print(f"  {name:<22} {rate:9.1f} {ratio:10.2f} {gflops:8.1f} {gflops / peak:10.1%} "
               f"{cpu_rate:10.1f} {cpu_ratio:10.2f}  " + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
     for suffix in ("", "_bfloat16"):
