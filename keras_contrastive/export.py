@@ -20,7 +20,7 @@ from keras_contrastive.retrieval.top_k import top_k_cosine
 from keras_contrastive.serving_versions import write_version
 from keras_contrastive.tower_input import TowerInput
 from keras_contrastive.towers import Towers, pair_of
-from keras_contrastive.validation import check_positive_int
+from keras_contrastive.validation import after_checks, check_positive_int
 
 
 def _serving_spec(tower_input: TowerInput, dtype=None) -> tf.TensorSpec:
@@ -414,8 +414,9 @@ class _Recommendations:
         def recommend(user_ids, exclude_seen):
             user_ids = tf.ensure_shape(user_ids, (None,))
             exclude_seen = tf.ensure_shape(exclude_seen, (None,))
-            tf.debugging.assert_equal(tf.size(user_ids), tf.size(exclude_seen),
-                                      message="recommend needs one exclude_seen flag per user id")
+            user_ids, exclude_seen = after_checks([tf.debugging.assert_equal(
+                tf.size(user_ids), tf.size(exclude_seen), message="recommend needs one exclude_seen flag per user id"
+            )], user_ids, exclude_seen)
             rows = self.users.lookup(user_ids)
             unknown = tf.cast(tf.shape(self.seen_counts)[0] - 1, tf.int64)
             counts = tf.gather(self.seen_counts, tf.where(rows >= 0, rows, unknown))

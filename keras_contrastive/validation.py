@@ -17,6 +17,33 @@ import numpy as np
 import tensorflow as tf
 
 
+def after_checks(checks, *tensors):
+    """`tensors`, each made to wait for the run-time `checks` (assertion ops; None in eager mode).
+
+    An assertion in a graph runs, but nothing orders it before the other ops:
+    an op that fails on the very tensors it checks (a broadcast of mismatched
+    shapes, say) may run first and report its own, less helpful error. Every
+    use of the returned tensors waits for the checks, so the check's message
+    is the one a user reads.
+
+    Args:
+        checks: The ops `tf.debugging.assert_*` returned; None entries (eager
+            mode, where they have raised already) are skipped.
+        *tensors: The tensors the checks are about.
+
+    Returns:
+        The tensors, in order: a tuple, or the tensor itself if there is one.
+
+    Example:
+    >>> n = tf.constant(3)
+    >>> x = after_checks([tf.debugging.assert_positive(n)], tf.range(n))
+    """
+    ops = [check for check in checks if check is not None]
+    with tf.control_dependencies(ops):
+        gated = tuple(tf.identity(tensor) for tensor in tensors) if ops else tensors
+    return gated[0] if len(gated) == 1 else gated
+
+
 def _is_number(value) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
@@ -200,10 +227,12 @@ def check_embedding_pair(z_a, z_b, min_batch: int, requirement: str) -> tuple[tf
     if batch is not None and batch < min_batch:
         raise ValueError(f"{requirement}, got a batch of {batch}.")
     if batch is None:
-        tf.debugging.assert_greater_equal(tf.shape(z_a)[0], min_batch, message=f"{requirement}.")
-        tf.debugging.assert_equal(
-            tf.shape(z_a)[0], tf.shape(z_b)[0], message="The two views must have the same batch size."
-        )
+        z_a, z_b = after_checks([
+            tf.debugging.assert_greater_equal(tf.shape(z_a)[0], min_batch, message=f"{requirement}."),
+            tf.debugging.assert_equal(
+                tf.shape(z_a)[0], tf.shape(z_b)[0], message="The two views must have the same batch size."
+            ),
+        ], z_a, z_b)
     return z_a, z_b
 
 
@@ -254,8 +283,7 @@ def check_labels(labels, batch_of: tf.Tensor, loss_name: str) -> tf.Tensor:
                 f"batch of {batch}."
             )
     else:
-        tf.debugging.assert_equal(
-            tf.shape(labels)[0], tf.shape(batch_of)[0],
-            message=f"{loss_name} needs one label per example.",
-        )
+        labels = after_checks([tf.debugging.assert_equal(
+            tf.shape(labels)[0], tf.shape(batch_of)[0], message=f"{loss_name} needs one label per example.",
+        )], labels)
     return labels

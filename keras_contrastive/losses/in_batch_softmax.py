@@ -9,7 +9,7 @@ from keras_contrastive.distribute.cross_replica import all_gather_batch
 from keras_contrastive.losses.blockwise import blockwise_cross_entropy
 from keras_contrastive.losses.info_nce import _queries_and_candidates, info_nce_logits
 from keras_contrastive.losses.pair_loss import PairLoss
-from keras_contrastive.validation import check_optional_positive_int, check_positive
+from keras_contrastive.validation import after_checks, check_optional_positive_int, check_positive
 
 #: Strings are compared by their 64-bit fingerprint, which is what crosses replicas (collectives carry no strings).
 _FINGERPRINT_BUCKETS = 2**63 - 1
@@ -96,13 +96,9 @@ def _checked_column(values, candidates: tf.Tensor, name: str) -> tf.Tensor:
         if batch != length:
             raise ValueError(f"{name} must hold one value per candidate: got {length} for {batch} candidates.")
     else:
-        check = tf.debugging.assert_equal(
+        values = after_checks([tf.debugging.assert_equal(
             tf.shape(values)[0], tf.shape(candidates)[0], message=f"{name} must hold one value per candidate."
-        )
-        # Every use of the values waits for the check, so a wrong length is reported by name, never as the
-        # broadcasting error of whichever op a graph happens to run first.
-        with tf.control_dependencies([check]):
-            values = tf.identity(values)
+        )], values)
     return values
 
 

@@ -8,6 +8,7 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import num_replicas_in_sync
+from keras_contrastive.validation import after_checks
 
 
 class PairLoss(keras.losses.Loss):
@@ -108,10 +109,12 @@ def _labels_from_keras(y_true: tf.Tensor) -> tf.Tensor:
     refused rather than merged; pass them to the loss functions, which take
     integer tensors as they are.
     """
-    tf.debugging.assert_equal(y_true, tf.round(y_true), message="Class labels must be whole numbers.")
-    tf.debugging.assert_less(
-        tf.abs(y_true), 2.0**24,
-        message="Class labels of 2**24 or more do not survive Keras's cast of y_true to float32; call the "
-        "loss function with the integer labels instead.",
-    )
+    y_true = after_checks([
+        tf.debugging.assert_equal(y_true, tf.round(y_true), message="Class labels must be whole numbers."),
+        tf.debugging.assert_less(
+            tf.abs(y_true), 2.0**24,
+            message="Class labels of 2**24 or more do not survive Keras's cast of y_true to float32; call the "
+            "loss function with the integer labels instead.",
+        ),
+    ], y_true)
     return tf.cast(y_true, tf.int64)

@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import all_gather_batch
-from keras_contrastive.validation import check_positive_int
+from keras_contrastive.validation import after_checks, check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="keras_contrastive")
@@ -71,9 +71,9 @@ class EmbeddingQueue(keras.layers.Layer):
             )
         batch, _ = all_gather_batch(tf.stop_gradient(batch))
         n = tf.shape(batch)[0]
-        tf.debugging.assert_less_equal(
+        batch, n = after_checks([tf.debugging.assert_less_equal(
             n, self.size, message=f"The queue holds {self.size} embeddings; the batch is larger."
-        )
+        )], batch, n)
         rows = (self.pointer + tf.range(n)) % self.size
         self.embeddings.assign(
             tf.tensor_scatter_nd_update(

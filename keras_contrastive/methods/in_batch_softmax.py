@@ -12,6 +12,7 @@ from keras_contrastive.methods.frequency_estimator import FrequencyEstimator
 from keras_contrastive.methods.method import Method
 from keras_contrastive.towers import Towers
 from keras_contrastive.validation import (
+    after_checks,
     check_in_range,
     check_optional_positive_int,
     check_positive,
@@ -215,7 +216,9 @@ class InBatchSoftmax(Method):
             results["item_buckets"] = buckets
         elif self.sampling_correction == "given":
             probabilities = tf.cast(_split_third_part(labels)[1], tf.float32)
-            tf.debugging.assert_positive(probabilities, message="sampling_probabilities must be positive.")
+            probabilities = after_checks([
+                tf.debugging.assert_positive(probabilities, message="sampling_probabilities must be positive.")
+            ], probabilities)
             log_probabilities = tf.math.log(probabilities)
         loss, accuracy = in_batch_softmax_and_accuracy(
             users, items, self.temperature, log_probabilities, ids if self.remove_accidental_hits else None,
