@@ -298,5 +298,7 @@ def test_memory_of_loss_and_gradient_grows_with_n_times_block_size_not_n_squared
         if block_size is not None:
             step(*z)  # once before measuring, so that TensorFlow's one-time allocations are made
         peaks[block_size] = peak_memory_mib(lambda: [g.numpy() for g in step(*z)])
-    assert peaks[None] > matrix_mib  # the full loss holds the matrix (several times over)
+    # The full loss holds at least the matrix, at the peak sometimes exactly one (the rest reuses freed
+    # heap); 64 MiB is past glibc's largest mmap threshold, so its pages always raise the resident size.
+    assert peaks[None] >= 0.95 * matrix_mib
     assert peaks[block] < matrix_mib / 4  # the blockwise one a few (2N, block) blocks, not one matrix
