@@ -94,16 +94,20 @@ def blockwise_cross_entropy(
     return logsumexp - positive_logits, argmax
 
 
-def _block_logits(rows, candidates, start, block_size: int, excluded):
-    """The candidates of the block starting at `start`, and the rows' logits against them."""
-    block = candidates[start : start + block_size]
-    logits = tf.matmul(rows, block, transpose_b=True)
-    if excluded is not None:
-        columns = start + tf.range(tf.shape(block)[0])
-        # The most negative float: it never wins the argmax, and its exponential
-        # relative to any real logit is 0, so it has no weight and no gradient.
-        logits = tf.where(tf.equal(excluded[:, None], columns[None, :]), logits.dtype.min, logits)
-    return block, logits
+def _without_excluded(block_values, start, excluded, value: float):
+    """`block_values` (rows x the block's columns from `start`) with each row's excluded column set to `value`.
+
+    Only the rows whose excluded column falls in the block are written (a
+    scatter of at most a block's worth of entries), not a mask the size of
+    the block.
+    """
+    if excluded is None:
+        return block_values
+    width = tf.shape(block_values, out_type=excluded.dtype)[1]
+    inside = tf.reshape(tf.where((excluded >= start) & (excluded < start + width)), [-1])
+    inside = tf.cast(inside, excluded.dtype)
+    entries = tf.stack([inside, tf.gather(excluded, inside) - start], axis=1)
+    return tf.tensor_scatter_nd_update(block_values, entries, tf.fill(tf.shape(inside), value))
 
 
 def _block_starts(candidates, block_size: int):
@@ -118,11 +122,15 @@ def _forward(rows, candidates, block_size: int, excluded):
     m = tf.shape(rows)[0]
 
     def step(start, top, total, argmax):
-        _, logits = _block_logits(rows, candidates, start, block_size, excluded)
-        block_top = tf.reduce_max(logits, axis=1)
+        logits = tf.matmul(rows, candidates[start : start + block_size], transpose_b=True)
+        # The most negative float: it never wins the argmax, and its exponential
+        # relative to any real logit is 0, so it has no weight and no gradient.
+        logits = _without_excluded(logits, start, excluded, logits.dtype.min)
+        block_argmax = tf.argmax(logits, axis=1, output_type=tf.int32)
+        block_top = tf.gather(logits, block_argmax, batch_dims=1)
         new_top = tf.maximum(top, block_top)
         total = total * tf.exp(top - new_top) + tf.reduce_sum(tf.exp(logits - new_top[:, None]), axis=1)
-        argmax = tf.where(block_top > top, start + tf.argmax(logits, axis=1, output_type=tf.int32), argmax)
+        argmax = tf.where(block_top > top, start + block_argmax, argmax)
         return start + block_size, new_top, total, argmax
 
     initial = (tf.constant(0), tf.fill([m], -float("inf")), tf.zeros([m]), tf.zeros([m], tf.int32))
@@ -132,18 +140,29 @@ def _forward(rows, candidates, block_size: int, excluded):
 
 
 def _backward(rows, candidates, block_size: int, excluded, logsumexp, upstream):
-    """Gradients of `sum(upstream * logsumexp)` with respect to rows and candidates, block by block."""
+    """Gradients of `sum(upstream * logsumexp)` with respect to rows and candidates, block by block.
+
+    Row i's softmax over a block is `exp(rows[i] . c - logsumexp[i])`: one
+    matrix product of the rows with a `-logsumexp` column appended and the
+    candidates with a column of ones, then one exponential, so no pass over
+    the block subtracts or scales. The upstream gradient scales the rows
+    (`(m, D)`) and `d_rows` at the end instead of every block's weights.
+    """
     more, blocks = _block_starts(candidates, block_size)
+    shifted_rows = tf.concat([rows, -logsumexp[:, None]], axis=1)
+    candidates_and_ones = tf.concat([candidates, tf.ones_like(candidates[:, :1])], axis=1)
+    scaled_rows = upstream[:, None] * rows
 
     def step(start, index, d_rows, d_candidates):
-        block, logits = _block_logits(rows, candidates, start, block_size, excluded)
-        weights = upstream[:, None] * tf.exp(logits - logsumexp[:, None])  # upstream x softmax
-        d_rows += tf.matmul(weights, block)
-        d_candidates = d_candidates.write(index, tf.matmul(weights, rows, transpose_a=True))
+        block = candidates[start : start + block_size]
+        softmax = tf.exp(tf.matmul(shifted_rows, candidates_and_ones[start : start + block_size], transpose_b=True))
+        softmax = _without_excluded(softmax, start, excluded, 0.0)
+        d_rows += tf.matmul(softmax, block)
+        d_candidates = d_candidates.write(index, tf.matmul(softmax, scaled_rows, transpose_a=True))
         return start + block_size, index + 1, d_rows, d_candidates
 
     d_candidates = tf.TensorArray(candidates.dtype, size=blocks, infer_shape=False,
                                   element_shape=tf.TensorShape([None]).concatenate(candidates.shape[1:]))
     initial = (tf.constant(0), tf.constant(0), tf.zeros_like(rows), d_candidates)
     _, _, d_rows, d_candidates = tf.while_loop(more, step, initial, parallel_iterations=1)
-    return d_rows, d_candidates.concat()
+    return upstream[:, None] * d_rows, d_candidates.concat()
