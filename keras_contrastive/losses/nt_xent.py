@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import all_gather_pairs
+from keras_contrastive.losses import gram_blockwise
 from keras_contrastive.losses.blockwise import blockwise_cross_entropy
 from keras_contrastive.losses.pair_loss import PairLoss
 from keras_contrastive.validation import check_optional_positive_int, check_positive, check_view_pair
@@ -71,21 +72,27 @@ def _anchors_and_candidates(z_a, z_b, temperature):
     return anchors, candidates, selves, positives, temperature
 
 
-def _losses_and_predictions(z_a, z_b, temperature, block_size) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Each anchor's NT-Xent, the index of its most similar candidate, and of its positive.
+def _losses_and_hits(z_a, z_b, temperature, block_size) -> tuple[tf.Tensor, tf.Tensor]:
+    """Each anchor's NT-Xent, and whether its positive is its most similar candidate.
 
-    With `block_size` None from the full matrix of `nt_xent_logits`, else
-    from blocks of `block_size` candidate columns (`kc.losses.blockwise`).
+    With `block_size` None from the full matrix of `nt_xent_logits`. Else in
+    blocks: on one device the anchors are the candidates, so the symmetric
+    similarities are taken a pair of square tiles at a time
+    (`kc.losses.gram_blockwise`, half the arithmetic) where the temperature
+    allows; otherwise from blocks of candidate columns
+    (`kc.losses.blockwise`).
     """
     block_size = check_optional_positive_int(block_size, "block_size")
     if block_size is None:
         logits, positives = nt_xent_logits(z_a, z_b, temperature)
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=positives, logits=logits)
-        return losses, tf.argmax(logits, axis=1, output_type=tf.int32), positives
+        return losses, tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), positives)
     anchors, candidates, selves, positives, temperature = _anchors_and_candidates(z_a, z_b, temperature)
+    if gram_blockwise.fits(temperature):
+        return gram_blockwise.gram_cross_entropy(anchors, 1.0 / temperature, positives, block_size)
     losses, predictions = blockwise_cross_entropy(anchors / temperature, candidates, positives, block_size,
                                                   excluded=selves)
-    return losses, predictions, positives
+    return losses, tf.equal(predictions, positives)
 
 
 def nt_xent_per_anchor(
@@ -96,7 +103,7 @@ def nt_xent_per_anchor(
     Args and shapes as in `nt_xent`. Under a strategy with several replicas,
     the `(2n,)` losses of this replica's anchors against the global batch.
     """
-    return _losses_and_predictions(z_a, z_b, temperature, block_size)[0]
+    return _losses_and_hits(z_a, z_b, temperature, block_size)[0]
 
 
 def nt_xent_per_example(
@@ -117,8 +124,7 @@ def nt_xent_and_accuracy(
     Returns:
         A tuple of float32 scalars `(loss, accuracy)`.
     """
-    losses, predictions, positives = _losses_and_predictions(z_a, z_b, temperature, block_size)
-    hits = tf.equal(predictions, positives)
+    losses, hits = _losses_and_hits(z_a, z_b, temperature, block_size)
     return tf.reduce_mean(losses), tf.reduce_mean(tf.cast(hits, tf.float32))
 
 

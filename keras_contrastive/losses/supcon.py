@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import all_gather_batch, all_gather_pairs
+from keras_contrastive.losses import gram_blockwise
 from keras_contrastive.losses.blockwise import streaming_logsumexp
 from keras_contrastive.losses.pair_loss import PairLoss
 from keras_contrastive.validation import check_labels, check_optional_positive_int, check_positive, check_view_pair
@@ -34,7 +35,7 @@ def supcon_per_anchor(
     selves = tf.concat([own, own + global_n], axis=0)
     candidate_labels = tf.concat([global_labels, global_labels], axis=0)
     if block_size is not None:
-        return _blockwise_per_anchor(anchors / temperature, candidates, candidate_labels, selves, block_size)
+        return _blockwise_per_anchor(anchors, candidates, candidate_labels, selves, temperature, block_size)
     logits = tf.matmul(anchors, candidates, transpose_b=True) / temperature
     is_self = tf.cast(tf.one_hot(selves, 2 * global_n), tf.bool)
     # -inf drops the anchor from its own denominator with zero gradient.
@@ -47,15 +48,21 @@ def supcon_per_anchor(
     return -tf.reduce_sum(log_probabilities, axis=1) / tf.reduce_sum(tf.cast(positives, tf.float32), axis=1)
 
 
-def _blockwise_per_anchor(rows, candidates, candidate_labels, selves, block_size: int) -> tf.Tensor:
+def _blockwise_per_anchor(anchors, candidates, candidate_labels, selves, temperature, block_size: int) -> tf.Tensor:
     """SupCon of each anchor without the `(2n, 2N)` matrix: a streaming denominator, and positives by class.
 
-    The denominator is `kc.losses.blockwise.streaming_logsumexp` over every
-    candidate but the anchor itself. The mean logit of the positives is the
+    The denominator is the log-sum-exp over every candidate but the anchor
+    itself: on one device, where the anchors are the candidates, a pair of
+    square tiles at a time (`kc.losses.gram_blockwise`) where the
+    temperature allows, else `kc.losses.blockwise.streaming_logsumexp`. The mean logit of the positives is the
     anchor's dot product with the sum of its class's candidates less itself,
     over their count less one: `O(N x D)`, however many positives.
     """
-    log_denominators, _ = streaming_logsumexp(rows, candidates, block_size, excluded=selves)
+    rows = anchors / temperature
+    if gram_blockwise.fits(temperature):
+        log_denominators = gram_blockwise.gram_logsumexp(anchors, 1.0 / temperature, block_size)
+    else:
+        log_denominators, _ = streaming_logsumexp(rows, candidates, block_size, excluded=selves)
     classes, class_of = tf.unique(candidate_labels)
     sums = tf.math.unsorted_segment_sum(candidates, class_of, tf.size(classes))
     counts = tf.math.unsorted_segment_sum(tf.ones_like(class_of, tf.float32), class_of, tf.size(classes))
