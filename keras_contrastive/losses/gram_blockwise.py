@@ -174,15 +174,15 @@ class _Tiles:
                                 parallel_iterations=1)
         return results[1:]
 
-    def accumulator(self, width=None, fill: float = 0.0, dtype=tf.float32):
-        """A TensorArray of one `(tile rows,)` or `(tile rows, width)` value per tile, each `fill`."""
-        element = tf.TensorShape([None] if width is None else [None, width])
+    def accumulator(self, per_feature: bool = False, fill: float = 0.0, dtype=tf.float32):
+        """A TensorArray of one `(tile rows,)` value per tile, or `(tile rows, D)` if `per_feature`, each `fill`."""
+        element = tf.TensorShape([None]).concatenate(self.embeddings.shape[1:] if per_feature else [])
         array = tf.TensorArray(dtype, size=self.count, infer_shape=False, element_shape=element,
                                clear_after_read=False)
 
         def write(tile, array):
             rows = tf.minimum(self.block_size, self.n - self.start(tile))
-            shape = [rows] if width is None else [rows, width]
+            shape = [rows, tf.shape(self.embeddings)[1]] if per_feature else [rows]
             return tile + 1, array.write(tile, tf.fill(shape, tf.constant(fill, dtype)))
 
         return tf.while_loop(lambda tile, _: tile < self.count, write, (0, array))[1]
@@ -274,5 +274,5 @@ def _backward(embeddings, shift, weights, scale: float, block_size: int):
                          tf.matmul(coefficients, tiles.take(tiles.embeddings, row_tile), transpose_a=True))
         return (gradients,)
 
-    (gradients,) = tiles.loop(step, (tiles.accumulator(width=tiles.embeddings.shape[1]),))
+    (gradients,) = tiles.loop(step, (tiles.accumulator(per_feature=True),))
     return tiles.scale * gradients.concat()
