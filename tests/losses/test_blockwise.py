@@ -1,6 +1,11 @@
 """Blockwise NT-Xent, InfoNCE and SupCon: the full loss's value, gradient and accuracy without its matrix."""
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -18,6 +23,7 @@ from tests.losses.test_nt_xent import reference_nt_xent_per_anchor
 from tests.losses.test_supcon import reference_supcon_per_anchor
 
 LOSSES = ("nt_xent", "info_nce", "supcon")
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def unit(x):
@@ -288,17 +294,35 @@ def peak_memory_mib(run) -> float:
     return _status_mib("VmHWM") - before
 
 
-def test_memory_of_loss_and_gradient_grows_with_n_times_block_size_not_n_squared(rng):
-    n, block = 2048, 128  # 2N = 4096 anchors: one (2N, 2N) float32 matrix is 64 MiB, a block 2 MiB
-    z = [tf.constant(rng.normal(size=(n, 16)), tf.float32) for _ in range(2)]
-    matrix_mib = (2 * n) ** 2 * 4 / 2**20
+def measured_peaks(seed: int, n: int = 2048, block: int = 128) -> dict:
+    """Peak memory (MiB) of NT-Xent's loss and gradient in tiles, in column blocks and whole, in this process.
+
+    Meant for a fresh process: the blockwise ones are measured first, each
+    after one call so that TensorFlow's one-time allocations are made; the
+    whole matrix last, on its first call, so that no freed heap of its own
+    size is there to be reused and its pages raise the resident size.
+    """
+    z = [tf.constant(x, tf.float32) for x in np.random.default_rng(seed).normal(size=(2, n, 16))]
+    # A Python temperature takes the Gram tiles, a tensor one the column blocks (losses/nt_xent.py).
+    settings = {"tiles": (0.1, block), "columns": (tf.constant(0.1), block), "whole": (0.1, None)}
     peaks = {}
-    for block_size in (block, None):
-        step = tf.function(lambda a, b, block_size=block_size: tf.gradients(nt_xent(a, b, 0.1, block_size), [a, b]))
+    for name, (temperature, block_size) in settings.items():
+        step = tf.function(lambda a, b, t=temperature, size=block_size: tf.gradients(nt_xent(a, b, t, size), [a, b]))
         if block_size is not None:
-            step(*z)  # once before measuring, so that TensorFlow's one-time allocations are made
-        peaks[block_size] = peak_memory_mib(lambda: [g.numpy() for g in step(*z)])
-    # The full loss holds at least the matrix, at the peak sometimes exactly one (the rest reuses freed
-    # heap); 64 MiB is past glibc's largest mmap threshold, so its pages always raise the resident size.
-    assert peaks[None] >= 0.95 * matrix_mib
-    assert peaks[block] < matrix_mib / 4  # the blockwise one a few (2N, block) blocks, not one matrix
+            step(*z)
+        peaks[name] = peak_memory_mib(lambda: [g.numpy() for g in step(*z)])
+    return peaks
+
+
+def test_memory_of_loss_and_gradient_grows_with_n_times_block_size_not_n_squared(seed):
+    # 2N = 4096 anchors: one (2N, 2N) float32 matrix is 64 MiB, a (2N, block) block 2 MiB, a tile 64 KiB.
+    matrix_mib = 4096**2 * 4 / 2**20
+    # A fresh process: in this one, earlier tests leave freed heap that the whole matrix could reuse.
+    code = f"import json; from tests.losses.test_blockwise import measured_peaks; print(json.dumps(measured_peaks({seed})))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPOSITORY, capture_output=True, text=True,
+                            env={**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    peaks = json.loads(result.stdout.strip().splitlines()[-1])
+    assert peaks["whole"] >= 0.95 * matrix_mib  # the measurement sees the matrix where there is one
+    assert peaks["columns"] < matrix_mib / 4  # a few (2N, block) blocks, not one matrix
+    assert peaks["tiles"] < matrix_mib / 4
