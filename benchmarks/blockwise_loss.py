@@ -10,7 +10,7 @@ public function. For each batch N the two run alternately, `--rounds`
 times, on the same (N, 128) projections; the figure is the least CPU time
 (user + system, all threads) of a compiled call of the loss and its
 gradient, and the ratio is the columns' over the tiles'. Checks that both
-give the same loss and gradient (relative 1e-5). About 6 minutes on 2 cores
+give the same loss and gradient (relative 1e-5). About 2.5 minutes on 2 cores
 with the defaults.
 
     .venv/bin/python benchmarks/blockwise_loss.py [--batch-sizes 4096 16384] [--block-size 4096] [--rounds 2]
