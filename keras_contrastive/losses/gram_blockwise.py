@@ -174,21 +174,22 @@ class _Tiles:
                                 parallel_iterations=1)
         return results[1:]
 
-    def accumulator(self, per_feature: bool = False, fill: float = 0.0, dtype=tf.float32):
+    def accumulator(self, per_feature: bool = False, fill: float = 0.0):
         """A TensorArray of one `(tile rows,)` value per tile, or `(tile rows, D)` if `per_feature`, each `fill`."""
         element = tf.TensorShape([None]).concatenate(self.embeddings.shape[1:] if per_feature else [])
-        array = tf.TensorArray(dtype, size=self.count, infer_shape=False, element_shape=element,
+        array = tf.TensorArray(tf.float32, size=self.count, infer_shape=False, element_shape=element,
                                clear_after_read=False)
 
         def write(tile, array):
             rows = tf.minimum(self.block_size, self.n - self.start(tile))
             shape = [rows, tf.shape(self.embeddings)[1]] if per_feature else [rows]
-            return tile + 1, array.write(tile, tf.fill(shape, tf.constant(fill, dtype)))
+            return tile + 1, array.write(tile, tf.fill(shape, tf.constant(fill, tf.float32)))
 
         return tf.while_loop(lambda tile, _: tile < self.count, write, (0, array))[1]
 
 
 def _add(array, tile, value):
+    """`array` with `value` added to tile `tile`'s entry."""
     return array.write(tile, array.read(tile) + value)
 
 
