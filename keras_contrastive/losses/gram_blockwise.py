@@ -109,7 +109,8 @@ def _gram_softmax(embeddings, scale: float, block_size: int, positives):
 
     @tf.custom_gradient
     def logsumexp_and_hits(embeddings):
-        # The gradient is the one below: stopped inputs keep TensorFlow from also deriving the loops'.
+        # The gradient is the one below; a tf.function called under a tape with live inputs would also have
+        # its own forward and backward functions built at trace time (3.5x the tracing).
         constant = tf.stop_gradient(embeddings)
         sums, hits = _forward(constant, shift, positives, scale, block_size)
         logsumexp = shift + tf.math.log(sums)
