@@ -103,11 +103,27 @@ def _without_excluded(block_values, start, excluded, value: float):
     """
     if excluded is None:
         return block_values
-    width = tf.shape(block_values, out_type=excluded.dtype)[1]
-    inside = tf.reshape(tf.where((excluded >= start) & (excluded < start + width)), [-1])
-    inside = tf.cast(inside, excluded.dtype)
-    entries = tf.stack([inside, tf.gather(excluded, inside) - start], axis=1)
-    return tf.tensor_scatter_nd_update(block_values, entries, tf.fill(tf.shape(inside), value))
+    rows, columns = indices_inside(excluded, start, tf.shape(block_values, out_type=excluded.dtype)[1])
+    return tf.tensor_scatter_nd_update(block_values, tf.stack([rows, columns], axis=1), tf.fill(tf.shape(rows), value))
+
+
+def indices_inside(indices: tf.Tensor, start, extent) -> tuple[tf.Tensor, tf.Tensor]:
+    """Which of the column `indices` (one per row) fall in `[start, start + extent)`: those rows, and their offsets.
+
+    Args:
+        indices: `(m,)` int column index of each row (its excluded column, its positive).
+        start: The first column of the block, a scalar of the same dtype.
+        extent: The block's number of columns.
+
+    Returns:
+        A tuple `(rows, offsets)` of `indices`' dtype: the rows whose index
+        falls in the block and `indices[rows] - start`.
+
+    Example:
+    >>> indices_inside(tf.constant([5, 1, 3]), 2, 4)  # rows 0 and 2, at offsets 3 and 1
+    """
+    rows = tf.cast(tf.reshape(tf.where((indices >= start) & (indices < start + extent)), [-1]), indices.dtype)
+    return rows, tf.gather(indices, rows) - start
 
 
 def _block_starts(candidates, block_size: int):

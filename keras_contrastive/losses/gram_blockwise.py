@@ -27,6 +27,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import num_replicas_in_sync
+from keras_contrastive.losses.blockwise import indices_inside
 from keras_contrastive.validation import after_checks, check_positive_int
 
 # exp(-2 * 40) = 1.8e-35 is still a normal float32 (the smallest is 1.2e-38),
@@ -236,23 +237,17 @@ def _tops_step(tiles: _Tiles, positives, row_tile, column_tile, diagonal, logits
     tops = tops.write(column_tile, tf.maximum(tops.read(column_tile), column_tops))
 
     row_positives = tiles.take(positives, row_tile)
-    rows, columns = _positives_inside(row_positives, tiles.start(column_tile), tf.shape(logits)[1])
+    rows, columns = indices_inside(row_positives, tiles.start(column_tile), tf.shape(logits)[1])
     positive_logits = positive_logits.write(row_tile, tf.tensor_scatter_nd_update(
         positive_logits.read(row_tile), rows[:, None], tf.gather_nd(logits, tf.stack([rows, columns], axis=1))))
 
     # A diagonal tile's columns are its rows, whose positives are already read.
     column_positives = tf.where(diagonal, -1, tiles.take(positives, column_tile))
-    columns, rows = _positives_inside(column_positives, tiles.start(row_tile), tf.shape(logits)[0])
+    columns, rows = indices_inside(column_positives, tiles.start(row_tile), tf.shape(logits)[0])
     positive_logits = positive_logits.write(column_tile, tf.tensor_scatter_nd_update(
         positive_logits.read(column_tile), columns[:, None],
         tf.gather_nd(logits, tf.stack([rows, columns], axis=1))))
     return tops, positive_logits
-
-
-def _positives_inside(positives, start, extent):
-    """Which of `positives` fall in `[start, start + extent)`: their own indices and their offsets from `start`."""
-    inside = tf.cast(tf.reshape(tf.where((positives >= start) & (positives < start + extent)), [-1]), tf.int32)
-    return inside, tf.gather(positives, inside) - start
 
 
 @tf.function(reduce_retracing=True, autograph=False)
