@@ -165,7 +165,8 @@ def main() -> None:
                         help="ours' precision (default: mixed_bfloat16 where the CPU has bf16 units, else float32)")
     parser.add_argument("--ours-args", default="", metavar="ARGS",
                         help="more arguments for our worker, the levers of the recipe, e.g. "
-                        "'--temperature 0.1' or '--widths 64 128 256' (see benchmarks/time_to_accuracy_ours.py)")
+                        "'--temperature 0.1', '--widths 64 128 256' or '--method vicreg' (see "
+                        "benchmarks/time_to_accuracy_ours.py); the table's label names them")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--together", action="store_true",
                         help="run the contestants at the same time, sharing the cores, instead of one after another: "
@@ -204,8 +205,8 @@ def main() -> None:
         with ThreadPoolExecutor(len(runnable) if args.together else 1) as pool:
             for name, result in zip(runnable, list(pool.map(run, runnable))):
                 score(result["records"], arrays)
-                results[name] = {"label": CONTESTANTS[name][5], "epochs": result["settings"].get("epochs", epochs[name]),
-                                 **result}
+                label = CONTESTANTS[name][5] + (f", with {args.ours_args}" if name == "ours" and args.ours_args else "")
+                results[name] = {"label": label, "epochs": result["settings"].get("epochs", epochs[name]), **result}
         floors = baselines(arrays, args.seed)
 
     print(f"\nkNN test accuracy (k={KNN_K}, T={KNN_TEMPERATURE}, cosine, 60,000 training images as the index) "

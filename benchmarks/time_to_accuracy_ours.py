@@ -11,6 +11,7 @@ OUT/budget_<B>.npz, printing one JSON line.
 
     .venv/bin/python benchmarks/time_to_accuracy_ours.py --data fm.npz --out DIR --budgets 600 1200 1800 \
         --epochs 0 [--precision mixed_bfloat16] [--seed 0] [--widths 32 64 128] [--temperature 0.2] ...
+        [--method vicreg --method-args '{"variance_weight": 50}']
 
 `--epochs 0` fits the schedule to the last budget on this host: a short
 calibration times the recipe's steps, and the warmup-cosine schedule spans
@@ -20,6 +21,7 @@ whatever the host's speed.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -90,6 +92,14 @@ def fitted_epochs(make_encoder, method, train_images, augment, settings: dict, b
     return max(1, round((budget_s - time.process_time()) / epoch_s))
 
 
+def method_arguments(args) -> dict:
+    """`--method-args`, with `--temperature` for a method that takes a temperature and was not given one."""
+    arguments = dict(args.method_args)
+    if "temperature" in inspect.signature(kc.methods.METHODS[args.method]).parameters:
+        arguments.setdefault("temperature", args.temperature)
+    return arguments
+
+
 def main() -> None:
     parser = budget_parser(epochs_help="the schedule's length; 0 fits it to the last budget on this host")
     parser.add_argument("--precision", choices=kc.PRECISIONS, default="float32")
@@ -99,12 +109,19 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=recipe["learning_rate"])
     parser.add_argument("--temperature", type=float, default=recipe["temperature"])
     parser.add_argument("--crop-scale", type=float, default=recipe["crop_scale"])
+    unlabelled = sorted(name for name, cls in kc.methods.METHODS.items() if not cls.requires_labels)
+    parser.add_argument("--method", choices=unlabelled, default="simclr",
+                        help="the self-supervised method (labels would make it another contest)")
+    parser.add_argument("--method-args", type=json.loads, default={}, metavar="JSON",
+                        help="the method's arguments, e.g. '{\"num_layers\": 3}'; --temperature goes to a method "
+                        "that takes one")
     args = parser.parse_args()
     keras.utils.set_random_seed(args.seed)
     data = np.load(args.data)
     images = {"train": data["x_train"][..., None], "test": data["x_test"][..., None]}
     settings = dict(recipe, epochs=args.epochs, precision=args.precision, widths=args.widths, batch_size=args.batch_size,
-                    learning_rate=args.learning_rate, temperature=args.temperature, crop_scale=args.crop_scale)
+                    learning_rate=args.learning_rate, temperature=args.temperature, crop_scale=args.crop_scale,
+                    method=args.method, method_args=method_arguments(args))
     augment = kc.augment.simclr(28, channels=1, crop_scale=(settings["crop_scale"], 1.0),
                                 horizontal_flip=settings["flip"], seed=args.seed)
     with kc.precision_policy(args.precision):
@@ -112,7 +129,7 @@ def main() -> None:
             return kc.encoders.small_cnn((28, 28, 1), widths=tuple(args.widths))
 
         def make_method():
-            return kc.methods.SimCLR(temperature=settings["temperature"])
+            return kc.methods.METHODS[args.method](**settings["method_args"])
 
         if not args.epochs:
             settings["epochs"] = fitted_epochs(make_encoder, make_method(), images["train"], augment, settings,
