@@ -205,7 +205,8 @@ def main() -> None:
         with ThreadPoolExecutor(len(runnable) if args.together else 1) as pool:
             for name, result in zip(runnable, list(pool.map(run, runnable))):
                 score(result["records"], arrays)
-                label = CONTESTANTS[name][5] + (f", with {args.ours_args}" if name == "ours" and args.ours_args else "")
+                label = (f"keras-contrastive 0.2, the fashion_mnist recipe with {args.ours_args}"
+                         if name == "ours" and args.ours_args else CONTESTANTS[name][5])
                 results[name] = {"label": label, "epochs": result["settings"].get("epochs", epochs[name]), **result}
         floors = baselines(arrays, args.seed)
 
