@@ -14,11 +14,11 @@ peak, extrapolated from the mode's smaller batches, would pass 16 GB is
 skipped; a process whose RSS passes 20 GB, or that leaves the machine under
 2 GB available, is stopped. Prints the host's CPU and a Markdown table, checks
 issue 15's goals (65,536 fits in 24 GB; ms per image at 65,536 within 1.3x of
-4,096) and writes benchmarks/results/batch_scaling.json. About 45 minutes on
+4,096) and writes benchmarks/results/batch_scaling.json (or --out). About 45 minutes on
 2 shared cores, two thirds of it the chunked step at 65,536.
 
     .venv/bin/python benchmarks/batch_scaling.py [--batch-sizes 256 1024 4096 16384 65536]
-        [--chunk-size 1024] [--block-size 4096]
+        [--chunk-size 1024] [--block-size 4096] [--out benchmarks/results/batch_scaling.json]
 """
 
 from __future__ import annotations
@@ -210,6 +210,9 @@ def main() -> None:
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[256, 1024, 4096, 16384, 65536])
     parser.add_argument("--chunk-size", type=int, default=1024, help="examples per chunk of the chunked step")
     parser.add_argument("--block-size", type=int, default=4096, help="NT-Xent columns per block, chunked step")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="the JSON written (default: the README's benchmarks/results/batch_scaling.json; give "
+                        "another for a run of some batch sizes)")
     parser.add_argument("--worker", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--chunked", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -256,8 +259,10 @@ def main() -> None:
               + ", ".join(f"{ratio:.2f}x {name}" for name, ratio in goals["ratios"].items()) + ")")
     minutes = (time.perf_counter() - started) / 60
     print(f"run took {minutes:.1f} min")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    # Under a temporary name, then renamed: an interrupted write leaves the previous results whole.
+    temporary = args.out.with_name(args.out.name + ".partial")
+    temporary.write_text(json.dumps({
         "host": host,
         "settings": {"encoder": "small_cnn((28, 28, 1))", "method": "SimCLR()", "chunk_size": args.chunk_size,
                      "block_size": args.block_size, "max_predicted_gb": MAX_PREDICTED_GB},
@@ -265,6 +270,7 @@ def main() -> None:
         "goals": goals,
         "minutes": round(minutes, 1),
     }, indent=2) + "\n")
+    os.replace(temporary, args.out)
 
 
 if __name__ == "__main__":
