@@ -14,8 +14,8 @@ peak, extrapolated from the mode's smaller batches, would pass 16 GB is
 skipped; a process whose RSS passes 20 GB, or that leaves the machine under
 2 GB available, is stopped. Prints the host's CPU and a Markdown table, checks
 issue 15's goals (65,536 fits in 24 GB; ms per image at 65,536 within 1.3x of
-4,096) and writes benchmarks/results/batch_scaling.json (or --out). About 45 minutes on
-2 shared cores, two thirds of it the chunked step at 65,536.
+4,096) and writes benchmarks/results/batch_scaling.json (or --out). About 5 minutes
+on 2 cores with AVX-512, 45 on a slow AVX2 host, most of it the chunked step at 65,536.
 
     .venv/bin/python benchmarks/batch_scaling.py [--batch-sizes 256 1024 4096 16384 65536]
         [--chunk-size 1024] [--block-size 4096] [--out benchmarks/results/batch_scaling.json]

@@ -1,7 +1,7 @@
 """Contestant of benchmarks/time_to_accuracy.py: our Fashion-MNIST recipe, evaluated at CPU-time budgets.
 
-Trains `kc.encoders.small_cnn` with SimCLR exactly as `keras-contrastive train
---dataset fashion_mnist` does (`kc.training.train_encoder` with the CLI's
+Trains `kc.encoders.small_cnn` with SimCLR (or `--method`) exactly as
+`keras-contrastive train --dataset fashion_mnist` does (`kc.training.train_encoder` with the CLI's
 DATASET_DEFAULTS and `kc.augment.simclr`), optionally under the
 `mixed_bfloat16` policy, and follows the workers' protocol of
 benchmarks/time_to_accuracy.py: when the training CPU clock (this process's
@@ -21,7 +21,6 @@ whatever the host's speed.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
@@ -34,7 +33,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_contrastive as kc  # noqa: E402
-from keras_contrastive.cli import DATASET_DEFAULTS  # noqa: E402
+from keras_contrastive.cli import DATASET_DEFAULTS, _method_arguments  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 from architectures import BudgetClock, budget_parser  # noqa: E402
@@ -92,14 +91,6 @@ def fitted_epochs(make_encoder, method, train_images, augment, settings: dict, b
     return max(1, round((budget_s - time.process_time()) / epoch_s))
 
 
-def method_arguments(args) -> dict:
-    """`--method-args`, with `--temperature` for a method that takes a temperature and was not given one."""
-    arguments = dict(args.method_args)
-    if "temperature" in inspect.signature(kc.methods.METHODS[args.method]).parameters:
-        arguments.setdefault("temperature", args.temperature)
-    return arguments
-
-
 def main() -> None:
     parser = budget_parser(epochs_help="the schedule's length; 0 fits it to the last budget on this host")
     parser.add_argument("--precision", choices=kc.PRECISIONS, default="float32")
@@ -121,7 +112,10 @@ def main() -> None:
     images = {"train": data["x_train"][..., None], "test": data["x_test"][..., None]}
     settings = dict(recipe, epochs=args.epochs, precision=args.precision, widths=args.widths, batch_size=args.batch_size,
                     learning_rate=args.learning_rate, temperature=args.temperature, crop_scale=args.crop_scale,
-                    method=args.method, method_args=method_arguments(args))
+                    method=args.method)
+    # The recipe's temperature goes, as on the command line, to a method that takes one; --method-args win.
+    method_class = kc.methods.METHODS[args.method]
+    settings["method_args"] = {**_method_arguments(method_class, None, args.temperature, None), **args.method_args}
     augment = kc.augment.simclr(28, channels=1, crop_scale=(settings["crop_scale"], 1.0),
                                 horizontal_flip=settings["flip"], seed=args.seed)
     with kc.precision_policy(args.precision):
@@ -129,7 +123,7 @@ def main() -> None:
             return kc.encoders.small_cnn((28, 28, 1), widths=tuple(args.widths))
 
         def make_method():
-            return kc.methods.METHODS[args.method](**settings["method_args"])
+            return method_class(**settings["method_args"])
 
         if not args.epochs:
             settings["epochs"] = fitted_epochs(make_encoder, make_method(), images["train"], augment, settings,
