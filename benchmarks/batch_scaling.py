@@ -6,8 +6,8 @@ Two modes of kc.ContrastiveModel(kc.encoders.small_cnn((28, 28, 1)), kc.methods.
 (SimCLR(block_size=4096)). Each configuration runs in a fresh process, whose
 peak RSS (VmHWM) is therefore its own. Up to batch 16,384 the process first
 times NT-Xent alone, forward and gradient, on projections of the step's shape
-(2N x 128) and notes the memory it adds (beyond, its time is extrapolated as
-N^2). Then it runs a warm-up train step (views precomputed) on min(N, 4096)
+(2N x 128), after one untimed call, and notes the memory it adds (beyond,
+its time is extrapolated as N^2). Then it runs a warm-up train step (views precomputed) on min(N, 4096)
 examples, through the same traced step, and takes the median wall and CPU time
 of the next steps on N (3 up to batch 1024, 2 at 4096, 1 beyond). A size whose
 peak, extrapolated from the mode's smaller batches, would pass 16 GB is
@@ -70,6 +70,8 @@ def _loss_alone(method, batch: int, calls: int) -> dict:
     loss_and_gradient(*tf.unstack(tf.random.normal((2, 8, method.projection_dim))))  # trace once for all sizes
     z_a, z_b = tf.unstack(tf.random.normal((2, batch, method.projection_dim)))
     before = proc_gb("/proc/self/status", "VmRSS")
+    # Untimed: XLA compiles the loss's tile functions for each new tile shape at its first call.
+    [t.numpy() for t in tf.nest.flatten(loss_and_gradient(z_a, z_b))]
     seconds = []
     for _ in range(calls):
         started = time.perf_counter()

@@ -27,7 +27,6 @@ from __future__ import annotations
 import tensorflow as tf
 
 from keras_contrastive.distribute.cross_replica import num_replicas_in_sync
-from keras_contrastive.losses.blockwise import indices_inside
 from keras_contrastive.validation import after_checks, check_positive_int
 
 # exp(-2 * 40) = 1.8e-35 is still a normal float32 (the smallest is 1.2e-38),
@@ -128,11 +127,10 @@ def _gram_softmax(embeddings, scale: float, block_size: int, positives):
 
 
 class _Tiles:
-    """The shifted logits of the tile pairs on and above the diagonal, and per-tile accumulators."""
+    """The tile pairs on and above the diagonal, their blocks of rows and columns, and per-tile accumulators."""
 
     def __init__(self, embeddings, scale: float, shift, block_size: int):
         self.embeddings = embeddings
-        self.scale = scale
         self.block_size = block_size
         self.n = tf.shape(embeddings)[0]
         self.count = (self.n + block_size - 1) // block_size
@@ -149,21 +147,14 @@ class _Tiles:
         """The rows of `values` that fall in `tile`."""
         return values[self.start(tile) : self.start(tile) + self.block_size]
 
-    def shifted_logits(self, pair):
-        """Tile pair `pair`'s indices, whether it is on the diagonal, and its logits less the shift.
-
-        On the diagonal the anchors' own logits are the most negative float,
-        whose exponential is 0.
-        """
+    def pair(self, pair):
+        """Tile pair `pair`'s row tile, column tile, and whether it is on the diagonal."""
         row_tile, column_tile = self.pairs[pair, 0], self.pairs[pair, 1]
-        logits = tf.matmul(self.take(self.rows, row_tile), self.take(self.columns, column_tile), transpose_b=True)
-        diagonal = tf.equal(row_tile, column_tile)
-        logits = tf.cond(
-            diagonal,
-            lambda: tf.linalg.set_diag(logits, tf.fill([tf.shape(logits)[0]], logits.dtype.min)),
-            lambda: logits,
-        )
-        return row_tile, column_tile, diagonal, logits
+        return row_tile, column_tile, tf.equal(row_tile, column_tile)
+
+    def blocks(self, row_tile, column_tile):
+        """The two factors of the tile's shifted logits."""
+        return self.take(self.rows, row_tile), self.take(self.columns, column_tile)
 
     def loop(self, step, accumulators):
         """Runs `step(pair, accumulators) -> accumulators` over every tile pair, one pair at a time."""
@@ -190,9 +181,80 @@ class _Tiles:
         return tf.while_loop(lambda tile, _: tile < self.count, write, (0, array))[1]
 
 
-def _add(array, tile, value):
-    """`array` with `value` added to tile `tile`'s entry."""
-    return array.write(tile, array.read(tile) + value)
+def _combine(array, tile, value, how=tf.add):
+    """`array` with tile `tile`'s entry combined with `value` (added, or by `how`)."""
+    return array.write(tile, how(array.read(tile), value))
+
+
+# Each tile's elementwise work is compiled by XLA into a few loops fused with their reductions: TensorFlow's
+# own kernels make a pass over the tile per operation, and at 4,096 x 4,096 the exponentials and sums took as
+# long as the matrix product that makes them. Each function is traced for a diagonal tile and for one off
+# the diagonal (a Python bool: only the few diagonal tiles pay for the mask); the tiles' shapes vary only at
+# the last tile, so XLA compiles a handful of shapes per loop.
+def _shifted_logits(rows, columns, diagonal: bool):
+    """The tile's logits less the shift; on the diagonal, the anchors' own are the most negative float (exp 0)."""
+    logits = tf.matmul(rows, columns, transpose_b=True)
+    if not diagonal:
+        return logits
+    return tf.linalg.set_diag(logits, tf.fill([tf.shape(logits)[0]], logits.dtype.min))
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _tile_sums(rows, columns, diagonal: bool):
+    """The tile's row and column sums of shifted exponentials; a diagonal tile's columns (its rows) are 0."""
+    exponentials = tf.exp(_shifted_logits(rows, columns, diagonal))
+    row_sums = tf.reduce_sum(exponentials, axis=1)
+    return row_sums, tf.zeros_like(row_sums) if diagonal else tf.reduce_sum(exponentials, axis=0)
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _tile_sums_and_tops(rows, columns, row_positives, column_positives, diagonal: bool):
+    """`_tile_sums`, each row's and column's largest logit, and the logit of its positive where it lies here.
+
+    `row_positives` is each row's positive as a column of this tile, -1
+    outside it, and `column_positives` each column's as a row. Largest and
+    positive logits are read from the same computed entries, so `positive >=
+    top` holds exactly when the positive is the largest, however the product
+    rounds. Where the tile has no such entry the float minimum stands in, as
+    for a diagonal tile's columns, which are its rows, already read.
+    """
+    logits = _shifted_logits(rows, columns, diagonal)
+    exponentials = tf.exp(logits)
+    lowest = tf.fill([tf.shape(logits)[1]], logits.dtype.min)
+    # The positives are gathered from the flattened tile: a comparison with every entry would be a third pass.
+    flat, width = tf.reshape(logits, [-1]), tf.shape(logits)[1]
+    row_positive_logits = tf.where(row_positives >= 0, tf.gather(
+        flat, tf.range(tf.shape(logits)[0]) * width + tf.maximum(row_positives, 0)), logits.dtype.min)
+    column_positive_logits = tf.where(column_positives >= 0, tf.gather(
+        flat, tf.maximum(column_positives, 0) * width + tf.range(width)), logits.dtype.min)
+    row_sums = tf.reduce_sum(exponentials, axis=1)
+    if diagonal:
+        return row_sums, tf.zeros_like(lowest), tf.reduce_max(logits, axis=1), lowest, row_positive_logits, lowest
+    return (row_sums, tf.reduce_sum(exponentials, axis=0), tf.reduce_max(logits, axis=1),
+            tf.reduce_max(logits, axis=0), row_positive_logits, column_positive_logits)
+
+
+@tf.function(jit_compile=True, autograph=False)
+def _tile_coefficients(rows, columns, row_weights, column_weights, diagonal: bool):
+    """The gradient weight of each logit of the tile: `exp(shifted logit) * (weight_row + weight_column)`.
+
+    The logit `x_i . x_j` of an off-diagonal tile belongs to row i and to
+    row j; on the diagonal each entry is one row's only.
+    """
+    exponentials = tf.exp(_shifted_logits(rows, columns, diagonal))
+    if diagonal:
+        return exponentials * row_weights[:, None]
+    return exponentials * (row_weights[:, None] + column_weights[None, :])
+
+
+def _on_tile(function, diagonal, *inputs):
+    """`function(*inputs, diagonal=...)` traced for both kinds of tile, the kind chosen at run time."""
+    return tf.cond(diagonal, lambda: function(*inputs, True), lambda: function(*inputs, False))
+
+
+def _inside(indices, start, extent):
+    """`indices - start` where they fall in `[start, start + extent)`, else -1."""
+    return tf.where((indices >= start) & (indices < start + extent), indices - start, -1)
 
 
 # The tile loops are compiled even when called eagerly, where a loop would pay Python's cost per tile pair;
@@ -203,15 +265,22 @@ def _forward(embeddings, shift, positives, scale: float, block_size: int):
     tiles = _Tiles(embeddings, scale, shift, block_size)
 
     def sums_step(pair, accumulators):
-        row_tile, column_tile, diagonal, logits = tiles.shifted_logits(pair)
-        exponentials = tf.exp(logits)
-        sums = _add(accumulators[0], row_tile, tf.reduce_sum(exponentials, axis=1))
-        # A diagonal tile's columns are its rows, already summed.
-        off_diagonal = tf.cast(tf.logical_not(diagonal), exponentials.dtype)
-        sums = _add(sums, column_tile, off_diagonal * tf.reduce_sum(exponentials, axis=0))
+        row_tile, column_tile, diagonal = tiles.pair(pair)
+        row_block, column_block = tiles.blocks(row_tile, column_tile)
         if positives is None:
-            return (sums,)
-        return (sums, *_tops_step(tiles, positives, row_tile, column_tile, diagonal, logits, *accumulators[1:]))
+            row_sums, column_sums = _on_tile(_tile_sums, diagonal, row_block, column_block)
+            tops = ()
+        else:
+            row_sums, column_sums, *tile_tops = _on_tile(
+                _tile_sums_and_tops, diagonal, row_block, column_block,
+                _inside(tiles.take(positives, row_tile), tiles.start(column_tile), tf.shape(column_block)[0]),
+                _inside(tiles.take(positives, column_tile), tiles.start(row_tile), tf.shape(row_block)[0]))
+            # Tops, then positive logits: each the larger of what the row's tiles have shown so far.
+            tops = tuple(_combine(_combine(array, row_tile, row_value, tf.maximum), column_tile, column_value,
+                                  tf.maximum)
+                         for array, row_value, column_value in zip(accumulators[1:], tile_tops[::2], tile_tops[1::2]))
+        sums = _combine(_combine(accumulators[0], row_tile, row_sums), column_tile, column_sums)
+        return (sums, *tops)
 
     accumulators = (tiles.accumulator(),)
     if positives is not None:
@@ -224,52 +293,21 @@ def _forward(embeddings, shift, positives, scale: float, block_size: int):
     return sums, positive_logits >= tops
 
 
-def _tops_step(tiles: _Tiles, positives, row_tile, column_tile, diagonal, logits, tops, positive_logits):
-    """Folds one tile into each row's largest logit and the logit of its positive, both read from the tiles.
-
-    Both come from the same computed tile entries, so `positive >= top`
-    holds exactly when the positive is the row's largest logit, however
-    the matrix product rounds. A column's entries are read where they lie,
-    with no transposed copy of the tile.
-    """
-    tops = tops.write(row_tile, tf.maximum(tops.read(row_tile), tf.reduce_max(logits, axis=1)))
-    column_tops = tf.where(diagonal, logits.dtype.min, tf.reduce_max(logits, axis=0))
-    tops = tops.write(column_tile, tf.maximum(tops.read(column_tile), column_tops))
-
-    row_positives = tiles.take(positives, row_tile)
-    rows, columns = indices_inside(row_positives, tiles.start(column_tile), tf.shape(logits)[1])
-    positive_logits = positive_logits.write(row_tile, tf.tensor_scatter_nd_update(
-        positive_logits.read(row_tile), rows[:, None], tf.gather_nd(logits, tf.stack([rows, columns], axis=1))))
-
-    # A diagonal tile's columns are its rows, whose positives are already read.
-    column_positives = tf.where(diagonal, -1, tiles.take(positives, column_tile))
-    columns, rows = indices_inside(column_positives, tiles.start(row_tile), tf.shape(logits)[0])
-    positive_logits = positive_logits.write(column_tile, tf.tensor_scatter_nd_update(
-        positive_logits.read(column_tile), columns[:, None],
-        tf.gather_nd(logits, tf.stack([rows, columns], axis=1))))
-    return tops, positive_logits
-
-
 @tf.function(reduce_retracing=True, autograph=False)
 def _backward(embeddings, shift, weights, scale: float, block_size: int):
-    """The gradient of `sum(upstream * logsumexp)`, with `weights = upstream / sums` per row.
-
-    The logit `x_i . x_j` of an off-diagonal tile belongs to row i and to
-    row j, so its gradient weight is `exp(shifted logit) * (weights_i +
-    weights_j)`; on the diagonal each entry is one row's only.
-    """
+    """The gradient of `sum(upstream * logsumexp)`, with `weights = upstream / sums` per row."""
     tiles = _Tiles(embeddings, scale, shift, block_size)
 
     def step(pair, accumulators):
         (gradients,) = accumulators
-        row_tile, column_tile, diagonal, logits = tiles.shifted_logits(pair)
-        off_diagonal = tf.cast(tf.logical_not(diagonal), logits.dtype)
-        coefficients = tf.exp(logits) * (
-            tiles.take(weights, row_tile)[:, None] + off_diagonal * tiles.take(weights, column_tile)[None, :])
-        gradients = _add(gradients, row_tile, tf.matmul(coefficients, tiles.take(tiles.embeddings, column_tile)))
-        gradients = _add(gradients, column_tile,
-                         tf.matmul(coefficients, tiles.take(tiles.embeddings, row_tile), transpose_a=True))
+        row_tile, column_tile, diagonal = tiles.pair(pair)
+        coefficients = _on_tile(_tile_coefficients, diagonal, *tiles.blocks(row_tile, column_tile),
+                                tiles.take(weights, row_tile), tiles.take(weights, column_tile))
+        # The products stay with TensorFlow's oneDNN kernels, faster here than XLA's dot with a fused operand.
+        gradients = _combine(gradients, row_tile, tf.matmul(coefficients, tiles.take(embeddings, column_tile)))
+        gradients = _combine(gradients, column_tile,
+                             tf.matmul(coefficients, tiles.take(embeddings, row_tile), transpose_a=True))
         return (gradients,)
 
     (gradients,) = tiles.loop(step, (tiles.accumulator(per_feature=True),))
-    return tiles.scale * gradients.concat()
+    return scale * gradients.concat()
