@@ -10,7 +10,7 @@ embeds the training and test images with the encoder and writes them to
 OUT/budget_<B>.npz, printing one JSON line.
 
     .venv/bin/python benchmarks/time_to_accuracy_ours.py --data fm.npz --out DIR --budgets 600 1200 1800 \
-        --epochs 0 [--precision mixed_bfloat16] [--seed 0] [--widths 32 64 128] [--temperature 0.2] ...
+        --epochs 0 [--precision mixed_bfloat16] [--seed 0] [--widths 32 64 128] [--pool-grid 2] [--temperature 0.2] ...
         [--method vicreg --method-args '{"variance_weight": 50}']
 
 `--epochs 0` fits the schedule to the last budget on this host: a short
@@ -96,6 +96,8 @@ def main() -> None:
     parser.add_argument("--precision", choices=kc.PRECISIONS, default="float32")
     recipe = DATASET_DEFAULTS["fashion_mnist"]
     parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128], help="small_cnn's stage widths")
+    parser.add_argument("--pool-grid", type=int, default=recipe["pool_grid"],
+                        help="small_cnn's grid of regions averaged besides the whole picture (0: the global average)")
     parser.add_argument("--batch-size", type=int, default=recipe["batch_size"])
     parser.add_argument("--learning-rate", type=float, default=recipe["learning_rate"])
     parser.add_argument("--temperature", type=float, default=recipe["temperature"])
@@ -110,7 +112,8 @@ def main() -> None:
     keras.utils.set_random_seed(args.seed)
     data = np.load(args.data)
     images = {"train": data["x_train"][..., None], "test": data["x_test"][..., None]}
-    settings = dict(recipe, epochs=args.epochs, precision=args.precision, widths=args.widths, batch_size=args.batch_size,
+    settings = dict(recipe, epochs=args.epochs, precision=args.precision, widths=args.widths,
+                    pool_grid=args.pool_grid, batch_size=args.batch_size,
                     learning_rate=args.learning_rate, temperature=args.temperature, crop_scale=args.crop_scale,
                     method=args.method)
     # The recipe's temperature goes, as on the command line, to a method that takes one; --method-args win.
@@ -120,7 +123,7 @@ def main() -> None:
                                 horizontal_flip=settings["flip"], seed=args.seed)
     with kc.precision_policy(args.precision):
         def make_encoder():
-            return kc.encoders.small_cnn((28, 28, 1), widths=tuple(args.widths))
+            return kc.encoders.small_cnn((28, 28, 1), widths=tuple(args.widths), pool_grid=args.pool_grid)
 
         def make_method():
             return method_class(**settings["method_args"])

@@ -42,6 +42,16 @@ def test_train_with_lars_uses_simclrs_learning_rate_rule(tmp_path, capsys):
     assert report["final_loss"] == report["final_loss"]  # finite, not NaN
 
 
+def test_pool_grid_widens_small_cnns_embedding_and_is_recorded(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "digits", "--epochs", "1", "--batch-size", "64", "--train-subset", "256",
+                 "--pool-grid", "2", "--out", str(out)])
+    assert code == 0
+    assert json.loads((out / "metrics.json").read_text())["settings"]["pool_grid"] == 2
+    # digits' 8x8 pictures end in a 2x2 map of 128 channels: its average, then each of the four cells
+    assert kc.load_model(out / "model.keras").encoder.output_shape == (None, 128 * 5)
+
+
 def test_export_command_writes_the_next_version(tmp_path, capsys):
     model = kc.ContrastiveModel(kc.encoders.small_cnn((8, 8, 1), widths=(8,)), kc.methods.SimCLR())
     model.save(tmp_path / "m.keras")
@@ -135,7 +145,8 @@ def test_a_run_killed_mid_epoch_resumes_and_ends_after_the_same_steps(tmp_path):
 @pytest.mark.parametrize(
     "arguments, message",
     [(["--epochs", "0"], "--epochs: expected a positive whole number, got '0'"),
-     (["--train-subset", "-5"], "--train-subset: expected a positive whole number, got '-5'")],
+     (["--train-subset", "-5"], "--train-subset: expected a positive whole number, got '-5'"),
+     (["--pool-grid", "-1"], "--pool-grid: expected a whole number of at least 0, got '-1'")],
 )
 def test_counts_that_are_not_positive_are_refused_by_name(tmp_path, capsys, arguments, message):
     with pytest.raises(SystemExit) as exit_info:

@@ -24,6 +24,22 @@ def test_small_cnn_widths_and_small_inputs():
     assert encoder.predict(np.zeros((2, 8, 8, 1)), verbose=0).shape == (2, 32)
 
 
+def test_small_cnn_pool_grid_appends_the_last_stage_averaged_over_each_region():
+    encoder = small_cnn((28, 28, 1), widths=(4, 8, 16), pool_grid=2)
+    assert encoder.output_shape == (None, 16 * 5)
+    images = np.random.default_rng(1).integers(0, 256, size=(3, 28, 28, 1)).astype("float32")
+    stage = keras.Model(encoder.input, encoder.get_layer("stage3b_relu").output).predict(images, verbose=0)
+    assert stage.shape[1:3] == (7, 7)
+    # Regions of ceil(7 / 2) = 4 rows and columns from floor(i * 7 / 2): [0, 4) and [3, 7), overlapping.
+    quarters = [stage[:, r : r + 4, c : c + 4].mean(axis=(1, 2)) for r in (0, 3) for c in (0, 3)]
+    expected = np.concatenate([stage.mean(axis=(1, 2)), np.stack(quarters, axis=1).reshape(3, -1)], axis=1)
+    np.testing.assert_allclose(encoder.predict(images, verbose=0), expected, rtol=1e-5, atol=1e-6)
+    restored = keras.Model.from_config(encoder.get_config())
+    assert restored.output_shape == encoder.output_shape
+    with pytest.raises(ValueError, match="pool_grid must be an integer of at least 0"):
+        small_cnn((28, 28, 1), pool_grid=-1)
+
+
 def test_resnet18_has_the_cifar_stem_and_eighteen_weighted_layers():
     encoder = resnet18((32, 32, 3), width=8)
     assert encoder.output_shape == (None, 64)
