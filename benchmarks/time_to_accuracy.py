@@ -9,7 +9,9 @@
 Every contestant trains the same small CNN (28x28x1, conv-BN-ReLU 32-32, pool,
 64-64, pool, 128-128, global average pool: benchmarks/peers/architectures.py)
 on the full 60,000 training images, each with its own method settings,
-augmentation and schedule:
+augmentation and schedule; ours also reads its last stage out over a 3x3 grid
+(the recipe's `pool_grid`, `--ours-args "--pool-grid 0"` for the global average
+alone):
   ours     `keras-contrastive train --dataset fashion_mnist`'s recipe
            (benchmarks/time_to_accuracy_ours.py), under `mixed_bfloat16` where
            the CPU has bf16 units (printed; `--precision float32` to compare)
@@ -21,7 +23,7 @@ Each runs alone, one after another, in its own process and virtual
 environment. The clock is the worker's CPU time (user + system, all threads:
 sharing the machine barely moves it), less the time it spends embedding for
 the evaluations. When the clock passes each budget the worker embeds the
-training and test images with its backbone (the 128-d pooled features), and
+training and test images with its backbone (its pooled features), and
 this script scores them all with the same `kc.evaluation.knn_accuracy`
 (k=200, T=0.1, cosine, the 60,000 training images as the index) on the 10,000
 test images. Our warmup-cosine schedule is fitted to the last budget on the
@@ -120,18 +122,23 @@ def score(records: list[dict], arrays: dict) -> None:
                 k=KNN_K, temperature=KNN_TEMPERATURE)
 
 
-def baselines(arrays: dict, seed: int) -> dict:
-    """kNN of the raw pixels and of the random-init small CNN, the floors a trained encoder must clear."""
+def baselines(arrays: dict, seed: int, pool_grid: int = 0) -> dict:
+    """kNN of the raw pixels and of the random-init small CNN, the floors a trained encoder must clear.
+
+    The small CNN is read out as the peers read theirs, by its global
+    average, and with a `pool_grid` also as ours is, so that each trained
+    encoder has its own untrained floor.
+    """
     import keras
 
-    keras.utils.set_random_seed(seed)
-    encoder = kc.encoders.small_cnn((28, 28, 1))
-    features = {
-        "raw pixels": {split: arrays[f"x_{split}"].reshape(len(arrays[f"x_{split}"]), -1).astype("float32")
-                       for split in ("train", "test")},
-        "random init": {split: kc.evaluation.embed(encoder, arrays[f"x_{split}"][..., None])
-                        for split in ("train", "test")},
-    }
+    features = {"raw pixels": {split: arrays[f"x_{split}"].reshape(len(arrays[f"x_{split}"]), -1).astype("float32")
+                               for split in ("train", "test")}}
+    for grid in sorted({0, pool_grid}):
+        keras.utils.set_random_seed(seed)
+        encoder = kc.encoders.small_cnn((28, 28, 1), pool_grid=grid)
+        name = "random init" + (f", {grid}x{grid} grid" if grid else "")
+        features[name] = {split: kc.evaluation.embed(encoder, arrays[f"x_{split}"][..., None])
+                          for split in ("train", "test")}
     return {name: kc.evaluation.knn_accuracy(f["train"], arrays["y_train"], f["test"], arrays["y_test"],
                                              k=KNN_K, temperature=KNN_TEMPERATURE)
             for name, f in features.items()}
@@ -143,7 +150,7 @@ def plot(results: dict, floors: dict, path: Path) -> None:
     for name, result in results.items():
         minutes = [r["train_cpu_s"] / 60 for r in result["records"]]
         axes.plot(minutes, [r["knn_accuracy"] for r in result["records"]], marker="o", label=result["label"])
-    for (name, accuracy), style in zip(floors.items(), (":", "--")):
+    for (name, accuracy), style in zip(floors.items(), (":", "--", "-.")):
         axes.axhline(accuracy, color="grey", linestyle=style, label=f"{name} ({accuracy:.3f})")
     axes.set_xlabel("CPU-minutes of training (user + system, all threads)")
     axes.set_ylabel(f"kNN test accuracy (k={KNN_K}, T={KNN_TEMPERATURE})")
@@ -208,7 +215,7 @@ def main() -> None:
                 label = (f"keras-contrastive 0.2, the fashion_mnist recipe with {args.ours_args}"
                          if name == "ours" and args.ours_args else CONTESTANTS[name][5])
                 results[name] = {"label": label, "epochs": result["settings"].get("epochs", epochs[name]), **result}
-        floors = baselines(arrays, args.seed)
+        floors = baselines(arrays, args.seed, results.get("ours", {}).get("settings", {}).get("pool_grid", 0))
 
     print(f"\nkNN test accuracy (k={KNN_K}, T={KNN_TEMPERATURE}, cosine, 60,000 training images as the index) "
           "after CPU-minutes of training:\n")
