@@ -94,45 +94,42 @@ def blockwise_cross_entropy(
     return logsumexp - positive_logits, argmax
 
 
+def _without_excluded(block_values, start, excluded, value: float):
+    """`block_values` (rows x the block's columns from `start`) with each row's excluded column set to `value`.
+
+    Only the rows whose excluded column falls in the block are written (a
+    scatter of at most a block's worth of entries), not a mask the size of
+    the block.
+    """
+    if excluded is None:
+        return block_values
+    rows, columns = indices_inside(excluded, start, tf.shape(block_values, out_type=excluded.dtype)[1])
+    return tf.tensor_scatter_nd_update(block_values, tf.stack([rows, columns], axis=1), tf.fill(tf.shape(rows), value))
+
+
+def indices_inside(indices: tf.Tensor, start, extent) -> tuple[tf.Tensor, tf.Tensor]:
+    """Which of the column `indices` (one per row) fall in `[start, start + extent)`: those rows, and their offsets.
+
+    Args:
+        indices: `(m,)` int column index of each row (its excluded column, its positive).
+        start: The first column of the block, a scalar of the same dtype.
+        extent: The block's number of columns.
+
+    Returns:
+        A tuple `(rows, offsets)` of `indices`' dtype: the rows whose index
+        falls in the block and `indices[rows] - start`.
+
+    Example:
+    >>> indices_inside(tf.constant([5, 1, 3]), 2, 4)  # rows 0 and 2, at offsets 3 and 1
+    """
+    rows = tf.cast(tf.reshape(tf.where((indices >= start) & (indices < start + extent)), [-1]), indices.dtype)
+    return rows, tf.gather(indices, rows) - start
+
+
 def _block_starts(candidates, block_size: int):
     """The loop's condition over block starts, and the number of blocks."""
     total = tf.shape(candidates)[0]
     return (lambda start, *_: start < total), (total + block_size - 1) // block_size
-
-
-def _local_excluded(excluded, start, extent):
-    """Each row's excluded column as a column of the block from `start`, -1 outside it (and with none)."""
-    if excluded is None:
-        return None
-    return tf.where((excluded >= start) & (excluded < start + extent), excluded - start, -1)
-
-
-def _without_excluded(block_values, local_excluded, value: float):
-    """`block_values` with each row's excluded column (`_local_excluded`) set to `value`."""
-    if local_excluded is None:
-        return block_values
-    columns = tf.range(tf.shape(block_values)[1])
-    return tf.where(columns[None, :] == local_excluded[:, None], value, block_values)
-
-
-# Each block's elementwise work is compiled by XLA into loops fused with their reductions, where TensorFlow's
-# kernels would make a pass over the block per operation (the excluded columns' mask included); the matrix
-# products that follow stay with TensorFlow's oneDNN kernels. XLA compiles each block shape once: the
-# blocks' shapes vary only at the last block.
-@tf.function(jit_compile=True, autograph=False)
-def _block_statistics(rows, block, local_excluded):
-    """The block's largest logit per row, where it is, and the row's sum of exponentials relative to it."""
-    logits = _without_excluded(tf.matmul(rows, block, transpose_b=True), local_excluded, rows.dtype.min)
-    argmax = tf.argmax(logits, axis=1, output_type=tf.int32)
-    top = tf.reduce_max(logits, axis=1)
-    return top, argmax, tf.reduce_sum(tf.exp(logits - top[:, None]), axis=1)
-
-
-@tf.function(jit_compile=True, autograph=False)
-def _block_softmax(shifted_rows, shifted_block, local_excluded):
-    """Each row's softmax over the block, from rows with `-logsumexp` appended and candidates with ones."""
-    softmax = tf.exp(tf.matmul(shifted_rows, shifted_block, transpose_b=True))
-    return _without_excluded(softmax, local_excluded, 0.0)
 
 
 def _forward(rows, candidates, block_size: int, excluded):
@@ -141,13 +138,14 @@ def _forward(rows, candidates, block_size: int, excluded):
     m = tf.shape(rows)[0]
 
     def step(start, top, total, argmax):
-        block = candidates[start : start + block_size]
-        # The excluded column is the most negative float: it never wins the argmax, and its exponential
+        logits = tf.matmul(rows, candidates[start : start + block_size], transpose_b=True)
+        # The most negative float: it never wins the argmax, and its exponential
         # relative to any real logit is 0, so it has no weight and no gradient.
-        block_top, block_argmax, block_total = _block_statistics(
-            rows, block, _local_excluded(excluded, start, tf.shape(block)[0]))
+        logits = _without_excluded(logits, start, excluded, logits.dtype.min)
+        block_argmax = tf.argmax(logits, axis=1, output_type=tf.int32)
+        block_top = tf.gather(logits, block_argmax, batch_dims=1)
         new_top = tf.maximum(top, block_top)
-        total = total * tf.exp(top - new_top) + block_total * tf.exp(block_top - new_top)
+        total = total * tf.exp(top - new_top) + tf.reduce_sum(tf.exp(logits - new_top[:, None]), axis=1)
         argmax = tf.where(block_top > top, start + block_argmax, argmax)
         return start + block_size, new_top, total, argmax
 
@@ -173,8 +171,8 @@ def _backward(rows, candidates, block_size: int, excluded, logsumexp, upstream):
 
     def step(start, index, d_rows, d_candidates):
         block = candidates[start : start + block_size]
-        softmax = _block_softmax(shifted_rows, candidates_and_ones[start : start + block_size],
-                                 _local_excluded(excluded, start, tf.shape(block)[0]))
+        softmax = tf.exp(tf.matmul(shifted_rows, candidates_and_ones[start : start + block_size], transpose_b=True))
+        softmax = _without_excluded(softmax, start, excluded, 0.0)
         d_rows += tf.matmul(softmax, block)
         d_candidates = d_candidates.write(index, tf.matmul(softmax, scaled_rows, transpose_a=True))
         return start + block_size, index + 1, d_rows, d_candidates
