@@ -248,7 +248,7 @@ def _tile_coefficients(rows, columns, row_weights, column_weights, diagonal: boo
 
 
 def _on_tile(function, diagonal, *inputs):
-    """`function(*inputs, diagonal=...)` traced for both kinds of tile, the kind chosen at run time."""
+    """`function(*inputs, diagonal)`, traced for both kinds of tile, with the kind chosen at run time."""
     return tf.cond(diagonal, lambda: function(*inputs, True), lambda: function(*inputs, False))
 
 
