@@ -10,7 +10,7 @@ embeds the training and test images with the encoder and writes them to
 OUT/budget_<B>.npz, printing one JSON line.
 
     .venv/bin/python benchmarks/time_to_accuracy_ours.py --data fm.npz --out DIR --budgets 600 1200 1800 \
-        --epochs 0 [--precision mixed_bfloat16] [--seed 0] [--widths 32 64 128] [--pool-grid 2] [--temperature 0.2] ...
+        --epochs 0 [--precision mixed_bfloat16] [--seed 0] [--widths 32 64 128] [--pool-grid 0] [--temperature 0.2] ...
         [--method vicreg --method-args '{"variance_weight": 50}']
 
 `--epochs 0` fits the schedule to the last budget on this host: a short
