@@ -7,8 +7,8 @@ Two modes of kc.ContrastiveModel(kc.encoders.small_cnn((28, 28, 1)), kc.methods.
 peak RSS (VmHWM) is therefore its own. Up to batch 16,384 the process first
 times NT-Xent alone, forward and gradient, on projections of the step's shape
 (2N x 128), after one untimed call, and notes the memory it adds (beyond,
-its time is extrapolated as N^2). Then it runs a warm-up train step (views precomputed) on min(N, 4096)
-examples, through the same traced step, and takes the median wall and CPU time
+its time is extrapolated as N^2). Then it runs a warm-up train step (views
+precomputed) on min(N, 4096) examples, through the same traced step, and takes the median wall and CPU time
 of the next steps on N (3 up to batch 1024, 2 at 4096, 1 beyond). A size whose
 peak, extrapolated from the mode's smaller batches, would pass 16 GB is
 skipped; a process whose RSS passes 20 GB, or that leaves the machine under
@@ -261,19 +261,18 @@ def main() -> None:
               + ", ".join(f"{ratio:.2f}x {name}" for name, ratio in goals["ratios"].items()) + ")")
     minutes = (time.perf_counter() - started) / 60
     print(f"run took {minutes:.1f} min")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    # Under a temporary name, then renamed: an interrupted write leaves the previous results whole.
-    temporary = args.out.with_name(args.out.name + ".partial")
-    temporary.write_text(json.dumps({
-        "host": host,
-        "settings": {"encoder": "small_cnn((28, 28, 1))", "method": "SimCLR()", "chunk_size": args.chunk_size,
-                     "block_size": args.block_size, "max_predicted_gb": MAX_PREDICTED_GB},
-        "rows": rows,
-        "goals": goals,
-        "minutes": round(minutes, 1),
-    }, indent=2) + "\n")
-    os.replace(temporary, args.out)
+    from keras_contrastive.saving import atomic_path  # here: the parent needs Keras only to write
 
+    # Under a temporary name, then renamed: an interrupted write leaves the previous results whole.
+    with atomic_path(args.out) as temporary:
+        temporary.write_text(json.dumps({
+            "host": host,
+            "settings": {"encoder": "small_cnn((28, 28, 1))", "method": "SimCLR()", "chunk_size": args.chunk_size,
+                         "block_size": args.block_size, "max_predicted_gb": MAX_PREDICTED_GB},
+            "rows": rows,
+            "goals": goals,
+            "minutes": round(minutes, 1),
+        }, indent=2) + "\n")
 
 if __name__ == "__main__":
     main()
