@@ -2,5 +2,6 @@
 
 from keras_contrastive.layers.fused_batch_normalization import FusedBatchNormalization
 from keras_contrastive.layers.masked_mean_pooling import MaskedMeanPooling
+from keras_contrastive.layers.whitening import Whitening
 
-__all__ = ["FusedBatchNormalization", "MaskedMeanPooling"]
+__all__ = ["FusedBatchNormalization", "MaskedMeanPooling", "Whitening"]
