@@ -11,7 +11,9 @@ Every contestant trains the same small CNN (28x28x1, conv-BN-ReLU 32-32, pool,
 on the full 60,000 training images, each with its own method settings,
 augmentation and schedule; ours also reads its last stage out over a 3x3 grid
 (the recipe's `pool_grid`, `--ours-args "--pool-grid 0"` for the global average
-alone):
+alone) and whitens it (`kc.layers.Whitening` fitted to the training images'
+embeddings at each budget, its CPU time counted; `--ours-args "--whitening off"`
+to leave it out):
   ours     `keras-contrastive train --dataset fashion_mnist`'s recipe
            (benchmarks/time_to_accuracy_ours.py), under `mixed_bfloat16` where
            the CPU has bf16 units (printed; `--precision float32` to compare)
@@ -26,7 +28,9 @@ the evaluations. When the clock passes each budget the worker embeds the
 training and test images with its backbone (its pooled features), and
 this script scores them all with the same `kc.evaluation.knn_accuracy`
 (k=200, T=0.1, cosine, the 60,000 training images as the index) on the 10,000
-test images. Our warmup-cosine schedule is fitted to the last budget on the
+test images, and once more whitened alike (each contestant's features, and
+the floors', whitened the way ours' recipe whitens), so the readout's share of
+a lead shows apart from training's. Our warmup-cosine schedule is fitted to the last budget on the
 host it runs on (the worker times a few steps first, on the same clock); each
 peer's own schedule spans the epochs given for it (lightly's 3 and TF
 Similarity's 10 end near 30 CPU-minutes on a fast AVX-512 host; on a slower
@@ -53,6 +57,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 import keras_contrastive as kc  # noqa: E402
+from keras_contrastive.cli import DATASET_DEFAULTS  # noqa: E402
 from keras_contrastive.plots._figure import new_figure, save_png  # noqa: E402
 from keras_contrastive.saving import atomic_path  # noqa: E402
 
@@ -62,6 +67,8 @@ BENCHMARKS = Path(__file__).resolve().parent
 
 SETUP = "bash benchmarks/peers/setup_peers.sh"
 KNN_K, KNN_TEMPERATURE = 200, 0.1
+#: The whitened-alike table's epsilon: the one ours' recipe whitens with.
+WHITENING_EPSILON = DATASET_DEFAULTS["fashion_mnist"]["whitening"]
 #: name -> (python, worker script, extra environment, setup target, epochs of its schedule (0: fitted to the last
 #: budget on this host), what it is)
 CONTESTANTS = {
@@ -113,13 +120,25 @@ def run_worker(name: str, data: Path, out: Path, budgets_s: list[float], epochs:
     return {"settings": settings, "records": records}
 
 
+def knn(train, test, arrays: dict) -> float:
+    """kNN test accuracy of one set of features, the same function for every contestant."""
+    return kc.evaluation.knn_accuracy(train, arrays["y_train"], test, arrays["y_test"], k=KNN_K,
+                                      temperature=KNN_TEMPERATURE)
+
+
+def whitened_knn(train, test, arrays: dict) -> float:
+    """kNN test accuracy after a `kc.layers.Whitening(WHITENING_EPSILON)` fitted to the training features."""
+    whitening = kc.layers.Whitening(epsilon=WHITENING_EPSILON)
+    whitening.adapt(train)
+    return knn(whitening(train).numpy(), whitening(test).numpy(), arrays)
+
+
 def score(records: list[dict], arrays: dict) -> None:
-    """Adds each record's kNN test accuracy (the same function for every contestant)."""
+    """Adds each record's kNN test accuracy as the contestant reads its encoder out, and whitened alike."""
     for record in records:
         with np.load(record.pop("embeddings")) as embeddings:
-            record["knn_accuracy"] = kc.evaluation.knn_accuracy(
-                embeddings["train"], arrays["y_train"], embeddings["test"], arrays["y_test"],
-                k=KNN_K, temperature=KNN_TEMPERATURE)
+            record["knn_accuracy"] = knn(embeddings["train"], embeddings["test"], arrays)
+            record["knn_whitened"] = whitened_knn(embeddings["train"], embeddings["test"], arrays)
 
 
 def baselines(arrays: dict, seed: int, pool_grid: int = 0) -> dict:
@@ -127,7 +146,8 @@ def baselines(arrays: dict, seed: int, pool_grid: int = 0) -> dict:
 
     The small CNN is read out as the peers read theirs, by its global
     average, and with a `pool_grid` also as ours is, so that each trained
-    encoder has its own untrained floor.
+    encoder has its own untrained floor; each floor is also scored whitened
+    (`whitened_knn`), as ours' recipe and the whitened-alike table read out.
     """
     import keras
 
@@ -139,24 +159,28 @@ def baselines(arrays: dict, seed: int, pool_grid: int = 0) -> dict:
         name = "random init" + (f", {grid}x{grid} grid" if grid else "")
         features[name] = {split: kc.evaluation.embed(encoder, arrays[f"x_{split}"][..., None])
                           for split in ("train", "test")}
-    return {name: kc.evaluation.knn_accuracy(f["train"], arrays["y_train"], f["test"], arrays["y_test"],
-                                             k=KNN_K, temperature=KNN_TEMPERATURE)
-            for name, f in features.items()}
+    floors = {name: knn(f["train"], f["test"], arrays) for name, f in features.items()}
+    floors.update({f"{name}, whitened": whitened_knn(f["train"], f["test"], arrays) for name, f in features.items()})
+    return floors
 
 
 def plot(results: dict, floors: dict, path: Path) -> None:
-    figure = new_figure(800, 500)
+    figure = new_figure(800, 620)
     axes = figure.add_subplot()
     for name, result in results.items():
         minutes = [r["train_cpu_s"] / 60 for r in result["records"]]
-        axes.plot(minutes, [r["knn_accuracy"] for r in result["records"]], marker="o", label=result["label"])
-    for (name, accuracy), style in zip(floors.items(), (":", "--", "-.")):
-        axes.axhline(accuracy, color="grey", linestyle=style, label=f"{name} ({accuracy:.3f})")
+        (line,) = axes.plot(minutes, [r["knn_accuracy"] for r in result["records"]], marker="o", label=result["label"])
+        if name != "ours":  # ours' recipe is whitened already
+            axes.plot(minutes, [r["knn_whitened"] for r in result["records"]], marker="o", markerfacecolor="none",
+                      linestyle=":", color=line.get_color(), label=f"{name}, whitened alike")
+    for (name, accuracy), style in zip(floors.items(), (":", "--", "-.") * 2):
+        axes.axhline(accuracy, color="silver" if name.endswith("whitened") else "grey", linestyle=style,
+                     label=f"{name} ({accuracy:.3f})")
     axes.set_xlabel("CPU-minutes of training (user + system, all threads)")
     axes.set_ylabel(f"kNN test accuracy (k={KNN_K}, T={KNN_TEMPERATURE})")
     axes.set_title("Fashion-MNIST, small CNN: accuracy per CPU-minute")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", bbox_to_anchor=(1.0, 0.22), fontsize=8)
+    axes.legend(loc="lower right", fontsize=7)
     figure.tight_layout()
     save_png(figure, path)
 
@@ -227,11 +251,18 @@ def main() -> None:
               + f" | {records[-1]['epochs']:.2f} of {result['epochs']} | {records[-1]['wall_s'] / 60:.1f} |")
     for floor, accuracy in floors.items():
         print(f"| {floor} | {accuracy:.4f} |" + " |" * (len(budgets_s) + 1))
+    print(f"\nEach contestant whitened alike (kc.layers.Whitening, epsilon {WHITENING_EPSILON:g}, fitted to its "
+          "training features; ours' recipe is whitened already):\n")
+    print("| contestant | " + " | ".join(f"{b:g} CPU-min" for b in sorted(args.budgets)) + " |")
+    print("|---|" + "---:|" * len(budgets_s))
+    for result in results.values():
+        print(f"| {result['label']} | " + " | ".join(f"{r['knn_whitened']:.4f}" for r in result["records"]) + " |")
     if "ours" in results:
         for name, result in results.items():
             if name != "ours":
-                leads = [o["knn_accuracy"] - p["knn_accuracy"] for o, p in zip(results["ours"]["records"], result["records"])]
-                print(f"ours - {name}: " + ", ".join(f"{lead:+.4f}" for lead in leads))
+                for key, how in (("knn_accuracy", "as read out"), ("knn_whitened", "whitened alike")):
+                    leads = [o[key] - p[key] for o, p in zip(results["ours"]["records"], result["records"])]
+                    print(f"ours - {name}, {how}: " + ", ".join(f"{lead:+.4f}" for lead in leads))
     for line in skipped:
         print(line)
 

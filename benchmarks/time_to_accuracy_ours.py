@@ -34,6 +34,7 @@ import numpy as np  # noqa: E402
 
 import keras_contrastive as kc  # noqa: E402
 from keras_contrastive.cli import DATASET_DEFAULTS, _method_arguments  # noqa: E402
+from keras_contrastive.validation import check_non_negative  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 from architectures import BudgetClock, budget_parser  # noqa: E402
@@ -91,6 +92,18 @@ def fitted_epochs(make_encoder, method, train_images, augment, settings: dict, b
     return max(1, round((budget_s - time.process_time()) / epoch_s))
 
 
+def _whitening(text: str) -> float | None:
+    """An argparse type: a whitening epsilon >= 0, or None for "off"."""
+    return None if text == "off" else check_non_negative(float(text), "--whitening")
+
+
+def _fitted_whitening(train_embeddings, epsilon: float):
+    """A `kc.layers.Whitening(epsilon)` adapted to the training embeddings, as a function of embeddings."""
+    whitening = kc.layers.Whitening(epsilon=epsilon)
+    whitening.adapt(train_embeddings)
+    return lambda embeddings: whitening(embeddings).numpy()
+
+
 def main() -> None:
     parser = budget_parser(epochs_help="the schedule's length; 0 fits it to the last budget on this host")
     parser.add_argument("--precision", choices=kc.PRECISIONS, default="float32")
@@ -98,6 +111,9 @@ def main() -> None:
     parser.add_argument("--widths", type=int, nargs="+", default=[32, 64, 128], help="small_cnn's stage widths")
     parser.add_argument("--pool-grid", type=int, default=recipe["pool_grid"],
                         help="small_cnn's grid of regions averaged besides the whole picture (0: the global average)")
+    parser.add_argument("--whitening", type=_whitening, default=recipe["whitening"], metavar="EPSILON|off",
+                        help="whiten the embeddings (kc.layers.Whitening fitted to the training images' embeddings "
+                        "at each budget, its CPU time counted) with this epsilon, or off")
     parser.add_argument("--batch-size", type=int, default=recipe["batch_size"])
     parser.add_argument("--learning-rate", type=float, default=recipe["learning_rate"])
     parser.add_argument("--temperature", type=float, default=recipe["temperature"])
@@ -113,7 +129,7 @@ def main() -> None:
     data = np.load(args.data)
     images = {"train": data["x_train"][..., None], "test": data["x_test"][..., None]}
     settings = dict(recipe, epochs=args.epochs, precision=args.precision, widths=args.widths,
-                    pool_grid=args.pool_grid, batch_size=args.batch_size,
+                    pool_grid=args.pool_grid, whitening=args.whitening, batch_size=args.batch_size,
                     learning_rate=args.learning_rate, temperature=args.temperature, crop_scale=args.crop_scale,
                     method=args.method)
     # The recipe's temperature goes, as on the command line, to a method that takes one; --method-args win.
@@ -135,7 +151,8 @@ def main() -> None:
         print(json.dumps({"contestant": "ours", "settings": settings}), flush=True)
         encoder = make_encoder()
         clock = BudgetClock(args.budgets, args.out, images, lambda x: kc.evaluation.embed(encoder, x),
-                            len(images["train"]) // settings["batch_size"])
+                            len(images["train"]) // settings["batch_size"],
+                            readout=None if args.whitening is None else lambda e: _fitted_whitening(e, args.whitening))
         kc.training.train_encoder(
             encoder, make_method(), images["train"], augment, epochs=settings["epochs"],
             batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], seed=args.seed,

@@ -59,22 +59,23 @@ def _text_tasks(text: str) -> tuple[str, ...]:
 DATASET_DEFAULTS = {
     # kNN with k=200 is the protocol for 50k-image sets; digits has about 140 images a class.
     "digits": dict(batch_size=128, epochs=60, crop_scale=0.3, learning_rate=8e-3, temperature=0.2, knn_k=20, flip=False,
-                   pool_grid=0),
+                   pool_grid=0, whitening=None),
     # Fashion-MNIST and MNIST: the settings the Fashion-MNIST sweep found best on a CPU budget; the 3x3 grid of
-    # small_cnn's embedding is what benchmarks/time_to_accuracy.py measured best for Fashion-MNIST's centred clothes.
+    # small_cnn's embedding and its whitening (kc.layers.Whitening) are what benchmarks/time_to_accuracy.py
+    # measured best for Fashion-MNIST's centred clothes.
     "fashion_mnist": dict(batch_size=128, epochs=5, crop_scale=0.6, learning_rate=8e-3, temperature=0.2, knn_k=200,
-                          flip=True, pool_grid=3),
+                          flip=True, pool_grid=3, whitening=1e-2),
     "mnist": dict(batch_size=128, epochs=5, crop_scale=0.6, learning_rate=8e-3, temperature=0.2, knn_k=200, flip=False,
-                  pool_grid=0),
+                  pool_grid=0, whitening=None),
     "cifar10": dict(batch_size=256, epochs=100, crop_scale=0.08, learning_rate=1e-3, temperature=0.2, knn_k=200,
-                    flip=True, pool_grid=0),
+                    flip=True, pool_grid=0, whitening=None),
     "cifar100": dict(batch_size=256, epochs=100, crop_scale=0.08, learning_rate=1e-3, temperature=0.2, knn_k=200,
-                     flip=True, pool_grid=0),
+                     flip=True, pool_grid=0, whitening=None),
 }
 #: Settings for `--data DIR` and `--data tfds:NAME`: colour pictures at 64x64, a few thousand of them
 #: (what the openclipart benchmark found on a CPU budget; see benchmarks/openclipart.py).
 OWN_DATA_DEFAULTS = dict(batch_size=128, epochs=30, crop_scale=0.2, learning_rate=2e-3, temperature=0.2, knn_k=20, flip=True,
-                         pool_grid=0)
+                         pool_grid=0, whitening=None)
 #: The encoders `--encoder` names directly; any keras.applications architecture or a keras-hub preset folder works too.
 OWN_ENCODERS = ("small_cnn", "resnet18")
 #: Settings for `--text`: the optimiser settings benchmarks/text.py measured for SimCSE on WordNet's pairs (the
