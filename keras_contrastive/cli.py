@@ -44,6 +44,19 @@ def _positive_number(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
     return value
 
+def _whitening(text: str) -> float | str:
+    """An argparse type: a whitening epsilon (a number >= 0), or "off"."""
+    if text == "off":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or off, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0 or off, got {text!r}")
+    return value
+
+
 def _text_tasks(text: str) -> tuple[str, ...]:
     """An argparse type: a comma-separated list of text evaluation tasks, or none."""
     from keras_contrastive.evaluation.text_report import TEXT_TASKS
@@ -174,6 +187,10 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--pool-grid", type=_non_negative_int, metavar="G",
                        help="with the small_cnn encoder of images: also average its last stage over a GxG grid of "
                        "regions, for centred, upright pictures (default: 3 for fashion_mnist, else 0)")
+    train.add_argument("--whitening", type=_whitening, metavar="EPSILON|off",
+                       help="with images: end the encoder in a kc.layers.Whitening with this epsilon, fitted to the "
+                       "trained encoder's embeddings of the training images and served with it (default: 0.01 for "
+                       "fashion_mnist, else off)")
     train.add_argument("--knn-k", type=_positive_int, help="neighbours of the kNN evaluation (200 for large data sets)")
     train.add_argument("--knn-every", type=_positive_int, metavar="N", help="log test kNN accuracy every N epochs during training")
     train.add_argument("--train-subset", type=_positive_int, help="train on the first N training images only")
@@ -319,7 +336,18 @@ class _ImageSource(_Source):
                                  horizontal_flip=settings["flip"], seed=seed)
 
     def make_encoder(self, name: str, weights: str | None):
-        return _encoder(name, self.shape, weights, pool_grid=self.settings["pool_grid"])
+        return _encoder(name, self.shape, weights, pool_grid=self.settings["pool_grid"],
+                        whitening=self.settings["whitening"])
+
+    def serving_model(self, model):
+        """The trained model, its encoder's whitening (if it has one) fitted to the training images."""
+        import keras_contrastive as kc
+
+        if self.settings["whitening"] is not None:
+            print(f"fitting the whitening (epsilon {self.settings['whitening']:g}) to the training images' "
+                  "embeddings ...", flush=True)
+            kc.encoders.fit_whitening(model.encoder, self.train)
+        return model
 
     def evaluate(self, model, settings: dict, seed: int) -> dict | None:
         import keras_contrastive as kc
@@ -587,6 +615,10 @@ def _train(args: argparse.Namespace) -> dict:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file; give a directory for the model, metrics and export.")
+    for key in ("pool_grid", "whitening"):
+        if getattr(args, key) is not None and (args.text or args.pairs or args.interactions):
+            raise ValueError(f"--{key.replace('_', '-')} goes with images (--dataset or --data), not with "
+                             "--text, --pairs or --interactions.")
     keras.utils.set_random_seed(args.seed)
     data = (_TextSource(args) if args.text else _PairSource(args) if args.pairs
             else _InteractionSource(args) if args.interactions else _ImageSource(args))
@@ -596,6 +628,8 @@ def _train(args: argparse.Namespace) -> dict:
     for key in settings:
         if getattr(args, key, None) is not None:
             settings[key] = getattr(args, key)
+    if settings.get("whitening") == "off":
+        settings["whitening"] = None
     method_class = kc.methods.METHODS.get(method_name)
     if method_class is None:
         raise ValueError(f"Unknown method {method_name!r}; choose one of {sorted(kc.methods.METHODS)}.")
@@ -738,11 +772,21 @@ def _describe_images(source: str, train, test) -> str:
             f"{height}x{width}x{channels}")
 
 
-def _encoder(name: str, input_shape: tuple[int, int, int], weights: str | None, pool_grid: int = 0):
+def _encoder(name: str, input_shape: tuple[int, int, int], weights: str | None, pool_grid: int = 0,
+             whitening: float | None = None):
     """The encoder `--encoder` names: one of ours, a keras.applications architecture, or a keras-hub preset folder.
 
-    `pool_grid` is small_cnn's (the others pool as their architecture does).
+    `pool_grid` is small_cnn's (the others pool as their architecture does);
+    a `whitening` epsilon ends the encoder in a `kc.layers.Whitening`.
     """
+    import keras_contrastive as kc
+
+    encoder = _named_encoder(name, input_shape, weights, pool_grid)
+    return encoder if whitening is None else kc.encoders.whitened(encoder, whitening)
+
+
+def _named_encoder(name: str, input_shape: tuple[int, int, int], weights: str | None, pool_grid: int):
+    """`_encoder`'s network before any whitening."""
     import keras_contrastive as kc
 
     if weights is not None and (name in OWN_ENCODERS or Path(name).is_dir()):

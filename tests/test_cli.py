@@ -52,6 +52,30 @@ def test_pool_grid_widens_small_cnns_embedding_and_is_recorded(tmp_path, capsys)
     assert kc.load_model(out / "model.keras").encoder.output_shape == (None, 128 * 5)
 
 
+def test_whitening_is_fitted_to_the_training_images_saved_and_served(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["train", "--dataset", "digits", "--epochs", "1", "--batch-size", "64", "--train-subset", "256",
+                 "--whitening", "0.05", "--out", str(out)])
+    assert code == 0
+    assert json.loads((out / "metrics.json").read_text())["settings"]["whitening"] == 0.05
+    encoder = kc.load_model(out / "model.keras").encoder
+    whitening = encoder.layers[-1]
+    assert isinstance(whitening, kc.layers.Whitening) and whitening.epsilon == 0.05
+    assert int(whitening.count.numpy()) == 256
+    images, _ = kc.data.load_numpy("digits", "train[:256]")
+    np.testing.assert_allclose(encoder.predict(images, verbose=0).mean(axis=0), 0.0, atol=1e-3)  # centred on them
+    served = tf.saved_model.load(str(out / "serving" / "1")).signatures["serving_default"]
+    embedding = served(images=tf.constant(images[:8]))["embedding"].numpy()
+    expected = encoder.predict(images[:8], verbose=0)
+    np.testing.assert_allclose(embedding, expected / np.linalg.norm(expected, axis=1, keepdims=True), atol=1e-4)
+
+
+def test_image_only_flags_are_refused_with_other_inputs(tmp_path, capsys):
+    for flag, value in (("--whitening", "0.01"), ("--pool-grid", "2")):
+        assert main(["train", "--text", "fortunes", flag, value, "--out", str(tmp_path / "x")]) == 2
+        assert f"{flag} goes with images" in capsys.readouterr().err
+
+
 def test_export_command_writes_the_next_version(tmp_path, capsys):
     model = kc.ContrastiveModel(kc.encoders.small_cnn((8, 8, 1), widths=(8,)), kc.methods.SimCLR())
     model.save(tmp_path / "m.keras")
@@ -146,7 +170,8 @@ def test_a_run_killed_mid_epoch_resumes_and_ends_after_the_same_steps(tmp_path):
     "arguments, message",
     [(["--epochs", "0"], "--epochs: expected a positive whole number, got '0'"),
      (["--train-subset", "-5"], "--train-subset: expected a positive whole number, got '-5'"),
-     (["--pool-grid", "-1"], "--pool-grid: expected a whole number of at least 0, got '-1'")],
+     (["--pool-grid", "-1"], "--pool-grid: expected a whole number of at least 0, got '-1'"),
+     (["--whitening", "-1"], "--whitening: expected a number >= 0 or off, got '-1'")],
 )
 def test_counts_that_are_not_positive_are_refused_by_name(tmp_path, capsys, arguments, message):
     with pytest.raises(SystemExit) as exit_info:

@@ -10,6 +10,7 @@ from keras_contrastive.encoders.item_tower import CatalogueColumn, DelimitedMult
 from keras_contrastive.encoders.resnet import resnet18
 from keras_contrastive.encoders.small_cnn import small_cnn
 from keras_contrastive.encoders.text_transformer import text_transformer
+from keras_contrastive.encoders.whitened import fit_whitening, whitened
 
 __all__ = [
     "ApplicationPreprocessing",
@@ -18,6 +19,7 @@ __all__ = [
     "ItemHistory",
     "application",
     "bag_of_embeddings",
+    "fit_whitening",
     "history_tower",
     "hub_backbone",
     "id_tower",
@@ -26,4 +28,5 @@ __all__ = [
     "small_cnn",
     "text_transformer",
     "user_history_tower",
+    "whitened",
 ]

@@ -5,10 +5,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from keras_contrastive.encoders.whitened import fit_whitening
 from keras_contrastive.evaluation.embed import embed_labelled
 from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.linear_probe import linear_probe_accuracy
 from keras_contrastive.evaluation.raw_baselines import RAW_BASELINES
+from keras_contrastive.layers.whitening import Whitening
 from keras_contrastive.tower_input import TowerInput
 
 
@@ -27,7 +29,10 @@ def compare_with_baselines(
     The random-init baseline is `encoder`'s architecture with new weights
     (rebuilt from its config), so any gain over it is what training learned.
     The raw input is raw pixels for image encoders and TF-IDF (its
-    vocabulary learned from the training texts) for text encoders.
+    vocabulary learned from the training texts) for text encoders. An
+    encoder that ends in a `kc.layers.Whitening` (`kc.encoders.whitened`)
+    has its baselines whitened alike, each fitted to its own training
+    features, so the readout is no part of the gain.
     The examples are streamed through each encoder; only the features are
     held in memory.
 
@@ -53,6 +58,9 @@ def compare_with_baselines(
     """
     keras.utils.set_random_seed(seed)
     random_init = keras.Model.from_config(encoder.get_config())
+    whitening = encoder.layers[-1] if encoder.layers and isinstance(encoder.layers[-1], Whitening) else None
+    if whitening is not None:
+        fit_whitening(random_init, train[0] if isinstance(train, (tuple, list)) else train)
     featurizers = {"trained": encoder, "random_init": random_init}
     kind = TowerInput.of(encoder).kind
     if kind in RAW_BASELINES:
@@ -63,8 +71,13 @@ def compare_with_baselines(
         if verbose:
             print(f"{name}: the training examples, then the test examples", flush=True)
         train_features, train_labels = embed_labelled(featurize, train, verbose=verbose)
+        test_features, test_labels = embed_labelled(featurize, test, verbose=verbose)
+        if whitening is not None and not isinstance(featurize, keras.Model):  # the raw input, whitened alike
+            raw_whitening = Whitening(epsilon=whitening.epsilon)
+            raw_whitening.adapt(train_features)
+            train_features, test_features = (raw_whitening(f).numpy() for f in (train_features, test_features))
         results[name] = score_features(
-            (train_features, train_labels), embed_labelled(featurize, test, verbose=verbose),
+            (train_features, train_labels), (test_features, test_labels),
             k=min(k, len(train_features)), temperature=temperature, probe_epochs=probe_epochs, seed=seed,
         )
     return results

@@ -28,10 +28,10 @@ class Whitening(keras.layers.Layer):
 
     `adapt(embeddings)` fits the mean and the projection in float64, in one
     pass over an array or a `tf.data.Dataset` of batches; they are
-    non-trainable weights, so they are saved with the model and served by a
-    SavedModel export. Before `adapt` the layer passes its input through
-    unchanged (mean 0, identity projection), as `keras.layers.Normalization`
-    does. It computes in float32 under any policy: a bf16 product would
+    non-trainable weights, with the number of embeddings fitted on, so they
+    are saved with the model and served by a SavedModel export. Before
+    `adapt` the layer passes its input through unchanged, so an encoder can
+    train with it in place (`kc.encoders.whitened`) and be fitted after. It computes in float32 under any policy: a bf16 product would
     round the amplified axes.
 
     Args:
@@ -66,9 +66,13 @@ class Whitening(keras.layers.Layer):
         self.mean = self.add_weight(name="mean", shape=(dim,), initializer="zeros", trainable=False)
         self.projection = self.add_weight(name="projection", shape=(dim, dim), initializer="identity",
                                           trainable=False)
+        self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False)
 
     def call(self, inputs):
-        return tf.matmul(tf.cast(inputs, tf.float32) - self.mean, self.projection)
+        inputs = tf.cast(inputs, tf.float32)
+        # Read at run time, so a function traced before `adapt` (a training step, a cached predict) whitens after
+        # it; until then the identity costs no product.
+        return tf.cond(self.count > 0, lambda: tf.matmul(inputs - self.mean, self.projection), lambda: inputs)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -78,7 +82,8 @@ class Whitening(keras.layers.Layer):
 
         Args:
             data: `(samples, dim)` embeddings, an array or tensor, or a
-                `tf.data.Dataset` of such batches; at least two samples.
+                `tf.data.Dataset` or any other iterable of such batches; at
+                least two samples in all.
             batch_size: Rows per step of the covariance's sums when `data` is
                 an array.
 
@@ -88,7 +93,12 @@ class Whitening(keras.layers.Layer):
                 built width, or are all equal.
         """
         batch_size = check_positive_int(batch_size, "batch_size")
-        batches = data.as_numpy_iterator() if isinstance(data, tf.data.Dataset) else _row_batches(data, batch_size)
+        if isinstance(data, tf.data.Dataset):
+            batches = data.as_numpy_iterator()
+        elif isinstance(data, (np.ndarray, tf.Tensor, list, tuple)):
+            batches = _row_batches(data, batch_size)
+        else:
+            batches = iter(data)
         count, shift, total, products = 0, None, None, None
         for batch in batches:
             batch = np.asarray(check_finite_array(batch, "Whitening.adapt's embeddings"), np.float64)
@@ -123,6 +133,7 @@ class Whitening(keras.layers.Layer):
             self.build((None, len(shift)))
         elif self.mean.shape[0] != len(shift):
             raise ValueError(f"Whitening was built for {self.mean.shape[0]} features; adapt got {len(shift)}.")
+        self.count.assign(float(count))
         self.mean.assign((shift + mean).astype(np.float32))
         self.projection.assign((axes / np.sqrt(variances + floor)).astype(np.float32))
 
