@@ -33,8 +33,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 import keras_contrastive as kc  # noqa: E402
-from keras_contrastive.cli import DATASET_DEFAULTS, _method_arguments  # noqa: E402
-from keras_contrastive.validation import check_non_negative  # noqa: E402
+from keras_contrastive.cli import DATASET_DEFAULTS, _method_arguments, _whitening  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 from architectures import BudgetClock, budget_parser  # noqa: E402
@@ -92,11 +91,6 @@ def fitted_epochs(make_encoder, method, train_images, augment, settings: dict, b
     return max(1, round((budget_s - time.process_time()) / epoch_s))
 
 
-def _whitening(text: str) -> float | None:
-    """An argparse type: a whitening epsilon >= 0, or None for "off"."""
-    return None if text == "off" else check_non_negative(float(text), "--whitening")
-
-
 def _fitted_whitening(train_embeddings, epsilon: float):
     """A `kc.layers.Whitening(epsilon)` adapted to the training embeddings, as a function of embeddings."""
     whitening = kc.layers.Whitening(epsilon=epsilon)
@@ -125,6 +119,8 @@ def main() -> None:
                         help="the method's arguments, e.g. '{\"num_layers\": 3}'; --temperature goes to a method "
                         "that takes one")
     args = parser.parse_args()
+    if args.whitening == "off":
+        args.whitening = None
     keras.utils.set_random_seed(args.seed)
     data = np.load(args.data)
     images = {"train": data["x_train"][..., None], "test": data["x_test"][..., None]}
