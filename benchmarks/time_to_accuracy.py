@@ -73,7 +73,7 @@ WHITENING_EPSILON = DATASET_DEFAULTS["fashion_mnist"]["whitening"]
 #: budget on this host), what it is)
 CONTESTANTS = {
     "ours": (Path(sys.executable), BENCHMARKS / "time_to_accuracy_ours.py", {}, None, 0,
-             "keras-contrastive 0.2 SimCLR, the CLI's fashion_mnist recipe"),
+             "keras-contrastive 0.2 SimCLR, the CLI's fashion_mnist recipe (3x3 grid, whitened)"),
     "lightly": (BENCHMARKS / ".venvs" / "lightly" / "bin" / "python", BENCHMARKS / "peers" / "lightly_time_to_accuracy.py",
                 {}, "lightly", 3, "lightly 1.6 SimCLR, its CIFAR-10 benchmark settings (PyTorch)"),
     "tfsim": (BENCHMARKS / ".venvs" / "tfsim" / "bin" / "python", BENCHMARKS / "peers" / "tfsim_time_to_accuracy.py",
@@ -165,7 +165,7 @@ def baselines(arrays: dict, seed: int, pool_grid: int = 0) -> dict:
 
 
 def plot(results: dict, floors: dict, path: Path) -> None:
-    figure = new_figure(800, 620)
+    figure = new_figure(800, 720)
     axes = figure.add_subplot()
     for name, result in results.items():
         minutes = [r["train_cpu_s"] / 60 for r in result["records"]]
@@ -180,7 +180,7 @@ def plot(results: dict, floors: dict, path: Path) -> None:
     axes.set_ylabel(f"kNN test accuracy (k={KNN_K}, T={KNN_TEMPERATURE})")
     axes.set_title("Fashion-MNIST, small CNN: accuracy per CPU-minute")
     axes.grid(alpha=0.3)
-    axes.legend(loc="lower right", fontsize=7)
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize=7)
     figure.tight_layout()
     save_png(figure, path)
 
