@@ -128,9 +128,7 @@ def knn(train, test, arrays: dict) -> float:
 
 def whitened_knn(train, test, arrays: dict) -> float:
     """kNN test accuracy after a `kc.layers.Whitening(WHITENING_EPSILON)` fitted to the training features."""
-    whitening = kc.layers.Whitening(epsilon=WHITENING_EPSILON)
-    whitening.adapt(train)
-    return knn(whitening(train).numpy(), whitening(test).numpy(), arrays)
+    return knn(*kc.layers.whiten_alike(train, test, epsilon=WHITENING_EPSILON), arrays)
 
 
 def score(records: list[dict], arrays: dict) -> None:

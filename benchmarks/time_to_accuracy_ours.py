@@ -91,13 +91,6 @@ def fitted_epochs(make_encoder, method, train_images, augment, settings: dict, b
     return max(1, round((budget_s - time.process_time()) / epoch_s))
 
 
-def _fitted_whitening(train_embeddings, epsilon: float):
-    """A `kc.layers.Whitening(epsilon)` adapted to the training embeddings, as a function of embeddings."""
-    whitening = kc.layers.Whitening(epsilon=epsilon)
-    whitening.adapt(train_embeddings)
-    return lambda embeddings: whitening(embeddings).numpy()
-
-
 def main() -> None:
     parser = budget_parser(epochs_help="the schedule's length; 0 fits it to the last budget on this host")
     parser.add_argument("--precision", choices=kc.PRECISIONS, default="float32")
@@ -148,7 +141,8 @@ def main() -> None:
         encoder = make_encoder()
         clock = BudgetClock(args.budgets, args.out, images, lambda x: kc.evaluation.embed(encoder, x),
                             len(images["train"]) // settings["batch_size"],
-                            readout=None if args.whitening is None else lambda e: _fitted_whitening(e, args.whitening))
+                            readout=None if args.whitening is None
+                            else lambda train, test: kc.layers.whiten_alike(train, test, epsilon=args.whitening))
         kc.training.train_encoder(
             encoder, make_method(), images["train"], augment, epochs=settings["epochs"],
             batch_size=settings["batch_size"], learning_rate=settings["learning_rate"], seed=args.seed,

@@ -162,10 +162,9 @@ class BudgetClock:
         images: `{"train": array, "test": array}` of raw images.
         embed: Maps an array of raw images to float32 `(N, D)` embeddings.
         steps_per_epoch: Optimizer steps in an epoch, for the epochs reported.
-        readout: Optional; maps the training embeddings to a function that
-            transforms every split's (a whitening fitted to them). Its CPU
-            time, fitting and transforming, counts as training: it is part of
-            making the embedder.
+        readout: Optional; maps the training and test embeddings to the ones
+            scored (a whitening fitted to the training embeddings). Its CPU
+            time counts as training: it is part of making the embedder.
     """
 
     def __init__(self, budgets, out: str, images: dict, embed, steps_per_epoch: int, readout=None):
@@ -203,8 +202,7 @@ class BudgetClock:
         readout_cpu = 0.0
         if self.readout is not None:
             readout_started = time.process_time()
-            transform = self.readout(embeddings["train"])
-            embeddings = {split: np.asarray(transform(e), np.float32) for split, e in embeddings.items()}
+            embeddings["train"], embeddings["test"] = self.readout(embeddings["train"], embeddings["test"])
             readout_cpu = time.process_time() - readout_started
         path = os.path.join(self.out, f"budget_{budget:g}.npz")
         temporary = path + ".partial.npz"

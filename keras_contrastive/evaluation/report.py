@@ -10,7 +10,7 @@ from keras_contrastive.evaluation.embed import embed_labelled
 from keras_contrastive.evaluation.knn import knn_accuracy
 from keras_contrastive.evaluation.linear_probe import linear_probe_accuracy
 from keras_contrastive.evaluation.raw_baselines import RAW_BASELINES
-from keras_contrastive.layers.whitening import Whitening
+from keras_contrastive.layers.whitening import Whitening, whiten_alike
 from keras_contrastive.tower_input import TowerInput
 
 
@@ -73,9 +73,7 @@ def compare_with_baselines(
         train_features, train_labels = embed_labelled(featurize, train, verbose=verbose)
         test_features, test_labels = embed_labelled(featurize, test, verbose=verbose)
         if whitening is not None and not isinstance(featurize, keras.Model):  # the raw input, whitened alike
-            raw_whitening = Whitening(epsilon=whitening.epsilon)
-            raw_whitening.adapt(train_features)
-            train_features, test_features = (raw_whitening(f).numpy() for f in (train_features, test_features))
+            train_features, test_features = whiten_alike(train_features, test_features, epsilon=whitening.epsilon)
         results[name] = score_features(
             (train_features, train_labels), (test_features, test_labels),
             k=min(k, len(train_features)), temperature=temperature, probe_epochs=probe_epochs, seed=seed,

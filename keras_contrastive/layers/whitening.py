@@ -31,8 +31,9 @@ class Whitening(keras.layers.Layer):
     non-trainable weights, with the number of embeddings fitted on, so they
     are saved with the model and served by a SavedModel export. Before
     `adapt` the layer passes its input through unchanged, so an encoder can
-    train with it in place (`kc.encoders.whitened`) and be fitted after. It computes in float32 under any policy: a bf16 product would
-    round the amplified axes.
+    train with it in place (`kc.encoders.whitened`) and be fitted after. It
+    computes in float32 under any policy: a bf16 product would round the
+    amplified axes. `whiten_alike` whitens fixed features in one call.
 
     Args:
         epsilon: The regulariser of each axis' variance, relative to the mean
@@ -139,6 +140,25 @@ class Whitening(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+def whiten_alike(fitted_on, *others, epsilon: float = 1e-2) -> list[np.ndarray]:
+    """`fitted_on` and each of `others` whitened by one `Whitening(epsilon)` adapted to `fitted_on`.
+
+    Args:
+        fitted_on: `(samples, dim)` features to fit on (a training set's).
+        *others: More `(n, dim)` features to whiten the same way (a test set's).
+        epsilon: The whitening's regulariser.
+
+    Returns:
+        float32 arrays: `fitted_on` whitened, then each of `others`.
+
+    Example:
+    >>> train_white, test_white = whiten_alike(train_features, test_features)
+    """
+    whitening = Whitening(epsilon=epsilon)
+    whitening.adapt(fitted_on)
+    return [whitening(features).numpy() for features in (fitted_on, *others)]
 
 
 def _row_batches(data, batch_size: int):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_contrastive.layers import Whitening
+from keras_contrastive.layers import Whitening, whiten_alike
 
 
 def correlated(rng, samples=400, dim=6, offset=0.0):
@@ -116,3 +116,10 @@ def test_a_built_layer_refuses_another_width_and_a_negative_epsilon(rng):
         whitening.adapt(correlated(rng, dim=4))
     with pytest.raises(ValueError, match="epsilon must be a non-negative number"):
         Whitening(epsilon=-1.0)
+
+
+def test_whiten_alike_fits_on_the_first_features_and_whitens_the_others_the_same_way(rng):
+    fitted_on, held_out = correlated(rng), correlated(rng, samples=50)
+    whitened_fit, whitened_held_out = whiten_alike(fitted_on, held_out, epsilon=0.2)
+    same_up_to_axis_signs(whitened_fit, reference(fitted_on, fitted_on, 0.2), rtol=2e-3, atol=2e-3)
+    same_up_to_axis_signs(whitened_held_out, reference(fitted_on, held_out, 0.2), rtol=2e-3, atol=2e-3)
