@@ -31,12 +31,15 @@ def test_train_on_digits_saves_the_model_and_reports_the_three_encoders(tmp_path
     assert (out / "serving" / "1" / "saved_model.pb").exists()
 
 
+def one_epoch_on_digits(out, *flags) -> dict:
+    """`train` for one epoch of batch 64 on 256 digits with more `flags`; its metrics.json, once it succeeded."""
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--batch-size", "64", "--train-subset", "256",
+                 *flags, "--out", str(out)]) == 0
+    return json.loads((out / "metrics.json").read_text())
+
+
 def test_train_with_lars_uses_simclrs_learning_rate_rule(tmp_path, capsys):
-    out = tmp_path / "run"
-    code = main(["train", "--dataset", "digits", "--epochs", "1", "--batch-size", "64",
-                 "--train-subset", "256", "--optimizer", "lars", "--out", str(out)])
-    assert code == 0
-    report = json.loads((out / "metrics.json").read_text())
+    report = one_epoch_on_digits(tmp_path / "run", "--optimizer", "lars")
     assert report["optimizer"] == "lars" and report["optimizer_steps"] == 256 // 64
     assert report["settings"]["learning_rate"] == pytest.approx(0.3 * 64 / 256)
     assert report["final_loss"] == report["final_loss"]  # finite, not NaN
@@ -44,20 +47,14 @@ def test_train_with_lars_uses_simclrs_learning_rate_rule(tmp_path, capsys):
 
 def test_pool_grid_widens_small_cnns_embedding_and_is_recorded(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "--dataset", "digits", "--epochs", "1", "--batch-size", "64", "--train-subset", "256",
-                 "--pool-grid", "2", "--out", str(out)])
-    assert code == 0
-    assert json.loads((out / "metrics.json").read_text())["settings"]["pool_grid"] == 2
+    assert one_epoch_on_digits(out, "--pool-grid", "2")["settings"]["pool_grid"] == 2
     # digits' 8x8 pictures end in a 2x2 map of 128 channels: its average, then each of the four cells
     assert kc.load_model(out / "model.keras").encoder.output_shape == (None, 128 * 5)
 
 
 def test_whitening_is_fitted_to_the_training_images_saved_and_served(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "--dataset", "digits", "--epochs", "1", "--batch-size", "64", "--train-subset", "256",
-                 "--whitening", "0.05", "--out", str(out)])
-    assert code == 0
-    assert json.loads((out / "metrics.json").read_text())["settings"]["whitening"] == 0.05
+    assert one_epoch_on_digits(out, "--whitening", "0.05")["settings"]["whitening"] == 0.05
     encoder = kc.load_model(out / "model.keras").encoder
     whitening = encoder.layers[-1]
     assert isinstance(whitening, kc.layers.Whitening) and whitening.epsilon == 0.05
