@@ -12,7 +12,8 @@ precomputed) on min(N, 4096) examples, through the same traced step, and takes t
 of the next steps on N (3 up to batch 1024, 2 at 4096, 1 beyond). A size whose
 peak, extrapolated from the mode's smaller batches, would pass 16 GB is
 skipped; a process whose RSS passes 20 GB, or that leaves the machine under
-2 GB available, is stopped. Prints the host's CPU and a Markdown table, checks
+2 GB available, is stopped, and one whose allocation fails is recorded as out
+of memory. Prints the host's CPU and a Markdown table, checks
 issue 15's goals (65,536 fits in 24 GB; ms per image at 65,536 within 1.3x of
 4,096) and writes benchmarks/results/batch_scaling.json (or --out). About 5 minutes
 on 2 cores with AVX-512, 45 on a slow AVX2 host, most of it the chunked step at 65,536.
@@ -45,6 +46,9 @@ REFERENCE_BATCH = 4096
 MAX_PREDICTED_GB = 16.0
 MAX_RSS_GB = 20.0
 MIN_AVAILABLE_GB = 2.0
+# What a worker prints when an allocation fails before the RSS watch stops it (a step's allocation can jump
+# past MAX_RSS_GB between two looks): the batch is recorded as not fitting, and the run goes on.
+OUT_OF_MEMORY = "std::bad_alloc"
 MAX_WARMUP_BATCH = 4096
 LOSS_ALONE_MAX_BATCH = 16384
 GOAL_BATCH, GOAL_GB, GOAL_RATIO = 65536, 24.0, 1.3
@@ -137,17 +141,24 @@ def _run_worker(batch: int, chunk_size: int | None, block_size: int | None) -> d
             time.sleep(0.2)
         if child.returncode:
             err.seek(0)
-            raise RuntimeError(f"{' '.join(command)} failed:\n" + "".join(err.readlines()[-20:]))
+            lines = err.readlines()
+            if any(OUT_OF_MEMORY in line for line in lines[-20:]):
+                return {"skipped": "out of memory"}
+            raise RuntimeError(f"{' '.join(command)} failed:\n" + "".join(lines[-20:]))
         out.seek(0)
         return json.loads(out.read().strip().splitlines()[-1])
 
 
 def _predicted_gb(measured: list[tuple[int, float]], batch: int, quadratic: bool) -> float:
     """The peak at `batch` from the line through the last two measured peaks, or with `quadratic` (the plain
-    step's 2N x 2N matrix) the larger of it and the parabola through the last three; 0 before two are measured.
+    step's 2N x 2N matrix) the larger of it and the parabola through the last three. From one measured peak,
+    that peak scaled by the batch (its square with `quadratic`), which overstates; 0 before any is measured.
     The chunked step's memory is linear in N (the views, the outputs, the loss's 2N x block_size blocks)."""
-    if len(measured) < 2:
+    if not measured:
         return 0.0
+    if len(measured) == 1:
+        (n, peak), = measured
+        return peak * (batch / n) ** (2 if quadratic else 1)
     (n1, p1), (n2, p2) = measured[-2:]
     linear = p2 + (p2 - p1) / (n2 - n1) * (batch - n2)
     if not quadratic or len(measured) < 3:
