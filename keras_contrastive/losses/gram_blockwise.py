@@ -167,15 +167,20 @@ class _Tiles:
                                 parallel_iterations=1)
         return results[1:]
 
-    def accumulator(self, per_feature: bool = False, fill: float = 0.0):
-        """A TensorArray of one `(tile rows,)` value per tile, or `(tile rows, D)` if `per_feature`, each `fill`."""
-        element = tf.TensorShape([None]).concatenate(self.embeddings.shape[1:] if per_feature else [])
+    def accumulator(self, per_feature: bool = False, fill: float = 0.0, transposed: bool = False):
+        """A TensorArray of one `(tile rows,)` value per tile, each `fill`.
+
+        With `per_feature`, `(tile rows, D)`, or `(D, tile rows)` if also
+        `transposed`.
+        """
+        features = self.embeddings.shape[1]
+        element = ([features, None] if transposed else [None, features]) if per_feature else [None]
         array = tf.TensorArray(tf.float32, size=self.count, infer_shape=False, element_shape=element,
                                clear_after_read=False)
 
         def write(tile, array):
-            rows = tf.minimum(self.block_size, self.n - self.start(tile))
-            shape = [rows, tf.shape(self.embeddings)[1]] if per_feature else [rows]
+            rows, width = tf.minimum(self.block_size, self.n - self.start(tile)), tf.shape(self.embeddings)[1]
+            shape = ([width, rows] if transposed else [rows, width]) if per_feature else [rows]
             return tile + 1, array.write(tile, tf.fill(shape, tf.constant(fill, tf.float32)))
 
         return tf.while_loop(lambda tile, _: tile < self.count, write, (0, array))[1]
@@ -299,15 +304,24 @@ def _backward(embeddings, shift, weights, scale: float, block_size: int):
     tiles = _Tiles(embeddings, scale, shift, block_size)
 
     def step(pair, accumulators):
-        (gradients,) = accumulators
+        row_gradients, column_gradients = accumulators
         row_tile, column_tile, diagonal = tiles.pair(pair)
         coefficients = _on_tile(_tile_coefficients, diagonal, *tiles.blocks(row_tile, column_tile),
                                 tiles.take(weights, row_tile), tiles.take(weights, column_tile))
         # The products stay with TensorFlow's oneDNN kernels, faster here than XLA's dot with a fused operand.
-        gradients = _combine(gradients, row_tile, tf.matmul(coefficients, tiles.take(embeddings, column_tile)))
-        gradients = _combine(gradients, column_tile,
-                             tf.matmul(coefficients, tiles.take(embeddings, row_tile), transpose_a=True))
-        return (gradients,)
+        # The columns' share is taken transposed, x_rows^T C, which reads the tile in its own order: C^T x_rows
+        # (transpose_a) ran at about half the rate.
+        row_gradients = _combine(row_gradients, row_tile,
+                                 tf.matmul(coefficients, tiles.take(embeddings, column_tile)))
+        column_gradients = _combine(column_gradients, column_tile,
+                                    tf.matmul(tiles.take(embeddings, row_tile), coefficients, transpose_a=True))
+        return row_gradients, column_gradients
 
-    (gradients,) = tiles.loop(step, (tiles.accumulator(per_feature=True),))
+    row_gradients, column_gradients = tiles.loop(
+        step, (tiles.accumulator(per_feature=True), tiles.accumulator(per_feature=True, transposed=True)))
+
+    def add_columns(tile, gradients):
+        return tile + 1, _combine(gradients, tile, tf.transpose(column_gradients.read(tile)))
+
+    gradients = tf.while_loop(lambda tile, _: tile < tiles.count, add_columns, (0, row_gradients))[1]
     return scale * gradients.concat()
