@@ -80,8 +80,14 @@ def test_a_step_moves_the_weights_as_in_float32(policy, restore_policy, rng):
                for m in (reference, mixed)]
     cosine = updates[0] @ updates[1] / np.linalg.norm(updates[0]) / np.linalg.norm(updates[1])
     ratio = np.linalg.norm(updates[1]) / np.linalg.norm(updates[0])
-    # Measured: cosine 0.98, ratio within 3% of 1. A loss scale left in the gradients gives a
-    # ratio of 256; the per-tensor updates of batch-norm offsets are sums that cancel, so
-    # rounding noise shows there and only the whole update is compared.
-    assert cosine > 0.9
-    assert 0.8 < ratio < 1.25
+    # Measured under bfloat16, the coarser policy (float16 gave cosine 0.98, ratio within 3%):
+    # - oneDNN's bf16 kernels (AMX), 40 seeds: cosine min 0.936 / median 0.979, ratio 0.915 to 1.055;
+    # - Eigen's kernels (TF_ENABLE_ONEDNN_OPTS=0, the path of a CPU without bf16 units), 41 seeds:
+    #   cosine min 0.896 / median 0.961, ratio 0.925 to 1.197 (seed 679483683, which failed
+    #   an older bound of 0.9 in CI, gives 0.896 and 1.197).
+    # The bounds sit about twice the worst measured distance from 1 away from it. What they
+    # catch: a loss scale left in the gradients gives a ratio of 256, and a gradient lost to
+    # half precision a cosine near 0. The per-tensor updates of batch-norm offsets are sums
+    # that cancel, so rounding noise shows there and only the whole update is compared.
+    assert cosine > 0.8
+    assert 1 / 1.5 < ratio < 1.5
