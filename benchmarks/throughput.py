@@ -8,11 +8,14 @@ Contestants, all fp32 on the CPU, views precomputed, the same encoder and head
   lightly      lightly 1.6's NTXentLoss + SimCLRProjectionHead in PyTorch
   convs_alone  the network's convolutions and max-pools alone, forward and backward:
                the bound for any TensorFlow step on this network (see ConvolutionsAlone)
+  convs_relu   the same with a ReLU after each convolution: the least a network that
+               learns anything runs, so the bound that such a network could reach
   convs_bn_relu the same with TF's fused batch norm and a ReLU after each convolution:
                the bound for a step that keeps the network's batch norm and ReLU
   with --bfloat16, each again at its own fastest bf16 setting, for CPUs with bf16 units:
   ours_mixed_bfloat16  ours under Keras's mixed_bfloat16 policy
-  convs_alone_bfloat16 the convolutions in bfloat16: the bf16 bound (convs_bn_relu_bfloat16 beside it)
+  convs_alone_bfloat16 the convolutions in bfloat16: the bf16 bound (convs_relu_bfloat16 and
+                       convs_bn_relu_bfloat16 beside it)
   keras_plain_bfloat16, tfsim_bfloat16 (tf-keras's mixed_bfloat16 policy),
   lightly_bfloat16     (torch.autocast("cpu", torch.bfloat16) and channels-last)
 Each peer runs in its own process (and virtual environment, built by
@@ -129,15 +132,21 @@ class ConvolutionsAlone:
     CPU) on the same shapes, and they are most of a step. Without batch norm,
     ReLU, head, loss or optimizer, this rate is an upper bound for any
     TensorFlow step on this network in fp32; its ratio to a peer is the most
-    that removing every other cost could gain. With `bn_relu`, each
-    convolution is followed by TF's fused batch norm and a ReLU, as in the
-    network: the bound for a step that keeps them as separate kernels, which
-    is how every contestant here runs them.
+    that removing every other cost could gain. `after` adds what follows each
+    convolution:
+    - "relu": a ReLU alone, the least a network that learns anything must add
+      (without a nonlinearity the stack is one linear map); TensorFlow runs it,
+      and its gradient, as kernels of their own;
+    - "bn_relu": TF's fused batch norm (training mode) and a ReLU, as in the
+      network: the bound for a step that keeps them as separate kernels, which
+      is how every contestant here runs them.
     """
 
-    def __init__(self, arch: str, dtype: str = "float32", bn_relu: bool = False):
-        """`bn_relu=True` adds TF's fused batch norm (training mode) and a ReLU after each convolution."""
-        base = "convs_bn_relu" if bn_relu else "convs_alone"
+    AFTER = {"": "convs_alone", "relu": "convs_relu", "bn_relu": "convs_bn_relu"}
+
+    def __init__(self, arch: str, dtype: str = "float32", after: str = ""):
+        """`after` is "", "relu" or "bn_relu": what follows each convolution (see the class)."""
+        base = self.AFTER[after]
         self.name = base if dtype == "float32" else f"{base}_{dtype}"
         spec = ARCHITECTURES[arch]
         channels = spec["input_shape"][-1]
@@ -147,11 +156,11 @@ class ConvolutionsAlone:
             for _ in range(2):
                 he = np.sqrt(2.0 / (9 * channels))
                 self.kernels.append(tf.Variable(tf.cast(rng.normal(0.0, he, (3, 3, channels, filters)), dtype)))
-                if bn_relu:
+                if after == "bn_relu":
                     self.scales.append(tf.Variable(tf.ones(filters)))
                     self.offsets.append(tf.Variable(tf.zeros(filters)))
                 channels = filters
-        self.bn_relu = bn_relu
+        self.after = after
         self.images = tf.cast(np.concatenate(random_views(arch)), dtype)
         self.batch = spec["batch_size"]
 
@@ -163,9 +172,10 @@ class ConvolutionsAlone:
                 if index > 0 and index % 2 == 0:
                     x = tf.nn.max_pool2d(x, 2, 2, "VALID")
                 x = tf.nn.conv2d(x, kernel, 1, "SAME")
-                if self.bn_relu:
+                if self.after == "bn_relu":
                     x, _, _ = tf.compat.v1.nn.fused_batch_norm(x, self.scales[index], self.offsets[index],
                                                                is_training=True)
+                if self.after:
                     x = tf.nn.relu(x)
             loss = tf.reduce_mean(tf.cast(x, tf.float32))
         # Applying the gradients keeps every backward kernel in the graph.
@@ -213,10 +223,11 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
         contestants.append(Peer(name, arch))
     if bfloat16:  # each peer at its own fastest bf16 setting too, beside the bf16 convolutions' bound
         contestants += [Peer(name, arch, bfloat16=True) for name in peers if PEERS[name][0].exists()]
-    contestants[:0] = [Ours(arch, jit_compile), ConvolutionsAlone(arch), ConvolutionsAlone(arch, bn_relu=True)]
+    bounds = list(ConvolutionsAlone.AFTER)
+    contestants[:0] = [Ours(arch, jit_compile)] + [ConvolutionsAlone(arch, after=after) for after in bounds]
     if bfloat16:
-        contestants[3:3] = [Ours(arch, jit_compile, "mixed_bfloat16"), ConvolutionsAlone(arch, "bfloat16"),
-                            ConvolutionsAlone(arch, "bfloat16", bn_relu=True)]
+        contestants[1 + len(bounds):1 + len(bounds)] = [Ours(arch, jit_compile, "mixed_bfloat16")] + [
+            ConvolutionsAlone(arch, "bfloat16", after) for after in bounds]
     rates: dict[str, list[float]] = {}
     cpu_rates: dict[str, list[float]] = {}
     matmul = []
@@ -260,7 +271,8 @@ def run_arch(arch: str, rounds: int, steps: int, jit_compile: bool, peers: list[
               f"{cpu_rate:10.1f} {cpu_ratio:10.2f}  " + " ".join(f"{value:.0f}" for value in values))
     print(f"  fp32 matmul 2048x2048: {peak:.1f} GFLOP/s; model: {flops_per_image / 1e9:.3f} GFLOP per image (2 views, fwd+bwd)")
     for suffix in ("", "_bfloat16"):
-        for bound, what in (("convs_alone", "convolutions-alone"), ("convs_bn_relu", "convolutions + BN + ReLU")):
+        for bound, what in (("convs_alone", "convolutions-alone"), ("convs_relu", "convolutions + ReLU"),
+                            ("convs_bn_relu", "convolutions + BN + ReLU")):
             floor_cpu = np.array(cpu_rates.get(f"{bound}{suffix}", []))
             if not len(floor_cpu):
                 continue
