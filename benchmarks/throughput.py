@@ -8,8 +8,8 @@ Contestants, all fp32 on the CPU, views precomputed, the same encoder and head
   lightly      lightly 1.6's NTXentLoss + SimCLRProjectionHead in PyTorch
   convs_alone  the network's convolutions and max-pools alone, forward and backward:
                the bound for any TensorFlow step on this network (see ConvolutionsAlone)
-  convs_relu   the same with a ReLU after each convolution: the least a network that
-               learns anything runs, so the bound that such a network could reach
+  convs_relu   the same with a ReLU after each convolution: the bound for any network
+               with an activation after each convolution
   convs_bn_relu the same with TF's fused batch norm and a ReLU after each convolution:
                the bound for a step that keeps the network's batch norm and ReLU
   with --bfloat16, each again at its own fastest bf16 setting, for CPUs with bf16 units:
@@ -134,9 +134,10 @@ class ConvolutionsAlone:
     TensorFlow step on this network in fp32; its ratio to a peer is the most
     that removing every other cost could gain. `after` adds what follows each
     convolution:
-    - "relu": a ReLU alone, the least a network that learns anything must add
-      (without a nonlinearity the stack is one linear map); TensorFlow runs it,
-      and its gradient, as kernels of their own;
+    - "relu": a ReLU alone, the least a network with an activation after each
+      convolution adds (without a nonlinearity the stack of convolutions is
+      one linear map but for its max-pools); TensorFlow runs it, and its
+      gradient, as kernels of their own;
     - "bn_relu": TF's fused batch norm (training mode) and a ReLU, as in the
       network: the bound for a step that keeps them as separate kernels, which
       is how every contestant here runs them.
